@@ -256,16 +256,27 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
   };
 }
 
-/** Job names and JobSet pod host names are DNS labels (at most 63 characters). */
+/**
+ * Job names are label values (at most 63 characters). JobSet pod names, `<jobset>-<role>-0-<index>`
+ * plus a 5-character suffix, must be RFC 1035 labels (at most 63 characters, starting with a letter),
+ * and so must the JobSet name, which is also its headless Service's name.
+ */
 function checkNameLengths(plan: TrainingPlan, names: TrainingNames, issues: IssueCollector): void {
-  const longest =
-    plan.engine === "job"
-      ? names.workload
-      : plan.roles.map((role) => `${names.workload}-${role.name}-0-${role.replicas - 1}`).reduce((a, b) => (b.length > a.length ? b : a));
+  if (plan.engine === "job") {
+    if (names.workload.length > 63) {
+      issues.add("name", `"${names.workload}" (the Job name) must be at most 63 characters; shorten the component name by ${names.workload.length - 63}`);
+    }
+    return;
+  }
+  if (!/^[a-z]/.test(names.workload)) {
+    issues.add("name", `"${names.workload}" names a JobSet and its headless Service, so it must start with a letter`);
+  }
+  const podNames = plan.roles.map((role) => `${names.workload}-${role.name}-0-${role.replicas - 1}-xxxxx`);
+  const longest = podNames.reduce((a, b) => (b.length > a.length ? b : a));
   if (longest.length > 63) {
     issues.add(
       "name",
-      `"${names.workload}" is too long: pod host names such as "${longest}" must be at most 63 characters; use a component name shorter by ${longest.length - 63}`,
+      `"${names.workload}" is too long: pod names such as "${longest}" (with Kubernetes' 5-character suffix) must be at most 63 characters; shorten the component name by ${longest.length - 63}`,
     );
   }
 }

@@ -293,8 +293,8 @@ function jobSet(inputs: WorkloadInputs): TrainingWorkloadObject {
         // upload) to be gone before the new ones restore.
         restartStrategy: "BlockingRecreate",
         rules: [
-          { name: "deadline-is-final", action: "FailJobSet", onJobFailureReasons: ["DeadlineExceeded"] },
-          { name: "disruptions-are-free", action: "RestartJobSetAndIgnoreMaxRestarts", onJobFailureReasons: ["PodFailurePolicy"] },
+          { name: "FailOnDeadline", action: "FailJobSet", onJobFailureReasons: ["DeadlineExceeded"] },
+          { name: "RestartOnDisruption", action: "RestartJobSetAndIgnoreMaxRestarts", onJobFailureReasons: ["PodFailurePolicy"] },
         ],
       },
       replicatedJobs: plan.roles.map((role) => ({

@@ -66,9 +66,17 @@ echo "entrypoint: ${ML_PLATFORM_FRAMEWORK:-custom} ${ML_PLATFORM_ROLE:-trainer} 
 
 # Run the command as a child so that SIGTERM (preemption, deletion) reaches it: a shell running as PID 1
 # would otherwise ignore the signal, and the command could not save a last checkpoint.
+child=""
+terminating=""
+forward_term() {
+  terminating=1
+  if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; fi
+}
+trap forward_term TERM INT
 "$@" &
 child=$!
-trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT
+# A signal that came while the command was starting is passed on now.
+if [ -n "$terminating" ]; then kill -TERM "$child" 2>/dev/null || true; fi
 status=0
 wait "$child" || status=$?
 # A trapped signal interrupts `wait`; keep waiting until the command itself has exited.

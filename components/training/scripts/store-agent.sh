@@ -24,11 +24,15 @@ case "$interval" in
   '' | *[!0-9]* | 0) echo "store-agent: ML_PLATFORM_CHECKPOINT_INTERVAL must be a positive number of seconds" >&2; exit 2 ;;
 esac
 
-# A shell running as PID 1 ignores SIGTERM unless it traps it; sleep in the background so the trap runs.
-trap 'exit 0' TERM INT
+# A shell running as PID 1 ignores SIGTERM unless it traps it; sleep in the background so the trap runs
+# at once, and take the sleep along when stopping.
+sleeper=""
+trap 'if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; fi; exit 0' TERM INT
 pause() {
   sleep "$1" &
-  wait $! || true
+  sleeper=$!
+  wait "$sleeper" || true
+  sleeper=""
 }
 idle() {
   while :; do pause 3600; done
