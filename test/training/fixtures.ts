@@ -20,7 +20,25 @@ export type TestArgs = Omit<TrainingJobArgs, "store" | "gpuPool" | "clusterName"
 
 /** Runs a TrainingJob named `name` (with a ModelStore "models" and, optionally, a GPU pool) under mocks. */
 export function trainingRun(args: TestArgs, name = "train"): Promise<MockRun<TrainingJob>> {
+  return runInMocks(() => declareTrainingJob(args, name));
+}
+
+/**
+ * Like `trainingRun`, for arguments the job rejects: the error is caught inside the program, so the run
+ * still finishes cleanly (the store and pool declared before it complete their registrations).
+ */
+export function rejectedTrainingRun(args: TestArgs, name = "train"): Promise<MockRun<unknown>> {
   return runInMocks(() => {
+    try {
+      return declareTrainingJob(args, name);
+    } catch (err) {
+      return err;
+    }
+  });
+}
+
+function declareTrainingJob(args: TestArgs, name: string): TrainingJob {
+  {
     const store = new ModelStore("models", { bucketName: BUCKET });
     const { gpuInstanceType, ...rest } = args;
     const gpuPool = gpuInstanceType
@@ -36,7 +54,7 @@ export function trainingRun(args: TestArgs, name = "train"): Promise<MockRun<Tra
       store,
       ...(gpuPool ? { gpuPool } : {}),
     } as TrainingJobArgs);
-  });
+  }
 }
 
 /** The one Job or JobSet of a run. */

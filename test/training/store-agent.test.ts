@@ -4,11 +4,11 @@
  * and the restore init container brings checkpoints back after a restart. The environment is that of a
  * TrainingJob rendered under mocks; the store is an S3-protocol server driven by Debian's AWS CLI.
  */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type S3TestServer, startS3Server } from "../harness/s3-server";
+import { AWS_CLI, type S3TestServer, startS3Server } from "../harness/s3-server";
 import { BUCKET } from "./fixtures";
 import { loggingAwsCli, podVolumes, type RenderedPodEnv, renderedExporterEnv, runPod, storeKeys, storeObject } from "./pod-sim";
 
@@ -38,7 +38,7 @@ const train = (exitCode = 0) => [
   `echo "step 100" > "$CHECKPOINT_DIR/ckpt-100"; mkdir -p "$MODEL_EXPORT_DIR/variables"; echo graph > "$MODEL_EXPORT_DIR/saved_model.pb"; echo vars > "$MODEL_EXPORT_DIR/variables/variables.index"; exit ${exitCode}`,
 ];
 
-describe.concurrent("store agent and entrypoint wrapper in one pod", () => {
+describe.concurrent("store agent and entrypoint wrapper in one pod", { timeout: 90_000 }, () => {
   it("after the command succeeds, the pod completes only once the export is in the store with _SUCCESS last", async () => {
     const aws = awsCli();
     const pod = await runPod({ env: { ...single(3), restore: undefined }, volumes: podVolumes(), s3, awsCli: aws.path, command: train() });
@@ -71,23 +71,32 @@ describe.concurrent("store agent and entrypoint wrapper in one pod", () => {
 
   it("saves checkpoints while training runs, and a restarted pod restores them before the command starts", async () => {
     const env = single(6);
-    const control = mkdtempSync(join(tmpdir(), "control-"));
-    const go = join(control, "go");
-    // First attempt: checkpoints at step 50, then waits (still training) until the test saw it in the store.
-    const first = runPod({
+    // First attempt: checkpoints step 50, keeps "training" until it sees that checkpoint in the store
+    // (only a save during the run can put it there), then crashes.
+    const { HOME: _home, ...storeAccess } = s3.env;
+    const watcher = { AWS: AWS_CLI, EP: s3.endpoint, ...storeAccess };
+    const first = await runPod({
       env,
       volumes: podVolumes(),
       s3,
       awsCli: awsCli().path,
-      command: ["sh", "-c", `echo 50 > "$CHECKPOINT_DIR/step"; while [ ! -f '${go}' ]; do sleep 0.2; done; exit 137`],
+      trainerEnv: watcher,
+      command: [
+        "sh",
+        "-c",
+        [
+          'echo 50 > "$CHECKPOINT_DIR/step"',
+          "tries=0",
+          'until "$AWS" --endpoint-url "$EP" s3 ls s3://acme-models/checkpoints/linear/6/step >/dev/null 2>&1; do',
+          "  tries=$((tries + 1)); [ $tries -lt 40 ] || exit 99; sleep 1",
+          "done",
+          'echo "checkpoint is in the store while training runs"',
+          "exit 137",
+        ].join("\n"),
+      ],
     });
-    const deadline = Date.now() + 30_000;
-    while (!(await keys("checkpoints/linear/6/")).includes("checkpoints/linear/6/step")) {
-      if (Date.now() > deadline) throw new Error("the checkpoint was not saved while the command ran");
-    }
-    expect(existsSync(go)).toBe(false);
-    writeFileSync(go, "");
-    expect((await first).trainer.code).toBe(137);
+    expect(first.trainer.stdout).toContain("checkpoint is in the store while training runs");
+    expect(first.trainer.code).toBe(137);
 
     // Second attempt in a new pod (fresh volumes): the init container restores step 50 first.
     const second = await runPod({
