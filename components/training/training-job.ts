@@ -44,7 +44,7 @@ export class TrainingJob extends pulumi.ComponentResource {
 
     this.serviceAccount = new k8s.core.v1.ServiceAccount(
       `${name}`,
-      { metadata: { name: names.serviceAccount, namespace, labels }, automountServiceAccountToken: false },
+      { metadata: { name: names.serviceAccount, namespace, labels } },
       { parent: this },
     );
     this.grant = args.store.grantAccess(

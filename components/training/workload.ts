@@ -240,9 +240,9 @@ export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
   return {
     metadata: { labels: labels(inputs, role.name) },
     spec: {
+      // The account has no RBAC permissions. Its token stays mounted: EKS Pod Identity's credential
+      // injection has been reported to fail without it.
       serviceAccountName: names.serviceAccount,
-      // The pods never call the Kubernetes API; store credentials come from the grant, not this token.
-      automountServiceAccountToken: false,
       // Every retry is a new pod, so the restore init container runs again and nothing stale is reused.
       restartPolicy: "Never",
       terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,

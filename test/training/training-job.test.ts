@@ -50,7 +50,7 @@ describe("single-pod TensorFlow job with the defaults", async () => {
     expect(job.inputs.metadata).toMatchObject({ name: "train-v3", namespace: "default" });
     expect(job.inputs.metadata.labels).toMatchObject({ "ml-platform.io/model": "linear", "ml-platform.io/model-version": "3", "app.kubernetes.io/instance": "train" });
     const sa = run.get("kubernetes:core/v1:ServiceAccount");
-    expect(sa.inputs).toMatchObject({ metadata: { name: "train", namespace: "default" }, automountServiceAccountToken: false });
+    expect(sa.inputs.metadata).toMatchObject({ name: "train", namespace: "default" });
   });
 
   it("grants the service account write access to this model only, through EKS Pod Identity", () => {
@@ -80,7 +80,6 @@ describe("single-pod TensorFlow job with the defaults", async () => {
   it("runs the restricted pod: non-root, read-only root, no privileges, writable scratch volumes only", () => {
     expect(pod).toMatchObject({
       serviceAccountName: "train",
-      automountServiceAccountToken: false,
       restartPolicy: "Never",
       terminationGracePeriodSeconds: 120,
       securityContext: RESTRICTED_POD,
