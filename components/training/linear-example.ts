@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CODE_PATH } from "./workload";
+import { TRAINING_CODE_PATH } from "./workload";
 
 /** TensorFlow CPU image that runs examples/linear/train.py (same TensorFlow as its requirements.txt). */
 export const LINEAR_EXAMPLE_IMAGE = "tensorflow/tensorflow:2.21.0";
@@ -25,7 +25,7 @@ export function linearExampleTrainer(options: LinearExampleOptions = {}) {
     framework: "tensorflow" as const,
     mode: "single" as const,
     image: LINEAR_EXAMPLE_IMAGE,
-    command: ["python", `${CODE_PATH}/train.py`],
+    command: ["python3", `${TRAINING_CODE_PATH}/train.py`],
     sourceFiles: { "train.py": readFileSync(join(LINEAR_EXAMPLE_DIR, "train.py"), "utf8") },
     env: {
       LINEAR_SLOPE: String(line.slope),

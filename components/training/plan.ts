@@ -16,15 +16,15 @@ import type { TrainingJobArgs, TrainingResources } from "./args";
 import { FRAMEWORKS, frameworkModule } from "./frameworks/registry";
 import type { FrameworkModule, ModeSpec, TrainingPlan } from "./frameworks/types";
 
-export const DEFAULT_NAMESPACE = "default";
-export const DEFAULT_BACKOFF_LIMIT = 3;
-export const DEFAULT_WAIT_TIMEOUT_MINUTES = 10;
-export const DEFAULT_CHECKPOINT_SAVE_INTERVAL_SECONDS = 60;
+export const TRAINING_DEFAULT_NAMESPACE = "default";
+export const TRAINING_DEFAULT_BACKOFF_LIMIT = 3;
+export const TRAINING_DEFAULT_WAIT_TIMEOUT_MINUTES = 10;
+export const TRAINING_DEFAULT_CHECKPOINT_SAVE_INTERVAL_SECONDS = 60;
 /** Role name of the one pod of a single-pod Job. */
 export const SINGLE_ROLE = "trainer";
 
 /** Environment the platform sets; users cannot override it through `env`. */
-export const RESERVED_ENV = [
+export const TRAINING_RESERVED_ENV = [
   "TF_CONFIG",
   "TF_CLUSTER_SPEC",
   "TF_TASK_TYPE",
@@ -189,7 +189,7 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
 
   checkResources(args.resources, args, issues);
 
-  const namespace = args.namespace ?? DEFAULT_NAMESPACE;
+  const namespace = args.namespace ?? TRAINING_DEFAULT_NAMESPACE;
   const namespaceProblem = dnsLabelProblem(namespace);
   if (namespaceProblem) issues.add("namespace", namespaceProblem);
   const nameProblem = dnsLabelProblem(name);
@@ -198,8 +198,8 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
   for (const key of Object.keys(args.env ?? {})) {
     if (!ENV_NAME.test(key)) {
       issues.add(`env.${key}`, "is not a valid environment variable name");
-    } else if (RESERVED_ENV.includes(key) || RESERVED_ENV_PREFIXES.some((p) => key.startsWith(p))) {
-      issues.add(`env.${key}`, `is set by the platform; reserved: ${oneOf(RESERVED_ENV)} and names starting with ${oneOf(RESERVED_ENV_PREFIXES)}`);
+    } else if (TRAINING_RESERVED_ENV.includes(key) || RESERVED_ENV_PREFIXES.some((p) => key.startsWith(p))) {
+      issues.add(`env.${key}`, `is set by the platform; reserved: ${oneOf(TRAINING_RESERVED_ENV)} and names starting with ${oneOf(RESERVED_ENV_PREFIXES)}`);
     }
   }
   for (const key of ["backoffLimit", "ttlSecondsAfterFinished"] as const) {
@@ -212,7 +212,7 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
   const waitArg = args.wait ?? { until: "complete" as const };
   let wait: TrainingJobSpec["wait"] = { until: "created" };
   if (waitArg.until === "complete") {
-    const timeoutMinutes = waitArg.timeoutMinutes ?? DEFAULT_WAIT_TIMEOUT_MINUTES;
+    const timeoutMinutes = waitArg.timeoutMinutes ?? TRAINING_DEFAULT_WAIT_TIMEOUT_MINUTES;
     if (!isPositiveInteger(timeoutMinutes)) issues.add("wait.timeoutMinutes", `must be a positive integer (got ${JSON.stringify(timeoutMinutes)})`);
     wait = { until: "complete", timeoutMinutes };
   } else if (waitArg.until !== "created") {
@@ -222,7 +222,7 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
   let checkpointSaveIntervalSeconds: number | undefined;
   if (args.checkpoints !== undefined && (args.checkpoints as unknown) !== false) {
     const options = args.checkpoints === true ? {} : args.checkpoints;
-    checkpointSaveIntervalSeconds = options.saveIntervalSeconds ?? DEFAULT_CHECKPOINT_SAVE_INTERVAL_SECONDS;
+    checkpointSaveIntervalSeconds = options.saveIntervalSeconds ?? TRAINING_DEFAULT_CHECKPOINT_SAVE_INTERVAL_SECONDS;
     if (!isPositiveInteger(checkpointSaveIntervalSeconds)) {
       issues.add("checkpoints.saveIntervalSeconds", `must be a positive integer of seconds (got ${JSON.stringify(checkpointSaveIntervalSeconds)})`);
     }
@@ -250,7 +250,7 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
     names,
     namespace,
     gpusPerPod: args.resources?.gpus ?? 0,
-    backoffLimit: args.backoffLimit ?? DEFAULT_BACKOFF_LIMIT,
+    backoffLimit: args.backoffLimit ?? TRAINING_DEFAULT_BACKOFF_LIMIT,
     wait,
     checkpointSaveIntervalSeconds,
   };

@@ -22,6 +22,6 @@ export function trainingScripts(): Record<string, string> {
 }
 
 /** Path of a script inside the containers. */
-export function scriptPath(file: string): string {
+export function trainingScriptPath(file: string): string {
   return `${SCRIPTS_MOUNT_PATH}/${file}`;
 }

@@ -7,7 +7,7 @@ import type { TrainingJobArgs, TrainingWorkloadObject } from "./args";
 import type { TrainingPlan } from "./frameworks/types";
 import { planTrainingJob, type TrainingJobSpec } from "./plan";
 import { trainingScripts } from "./scripts";
-import { buildTrainingWorkload, type EnvVar, JOBSET_API_VERSION } from "./workload";
+import { buildTrainingWorkload, type TrainingEnvVar, JOBSET_API_VERSION } from "./workload";
 
 /**
  * A training run that exports a new model version to a model store: a batch/v1 Job (single pod) or a
@@ -81,7 +81,7 @@ export class TrainingJob extends pulumi.ComponentResource {
           version: args.version,
           resources: args.resources ?? {},
           scheduling: resolvedScheduling,
-          store: { bucket, endpoint, grantEnv: grantEnv as EnvVar[] },
+          store: { bucket, endpoint, grantEnv: grantEnv as TrainingEnvVar[] },
           env,
           imagePullSecrets: args.imagePullSecrets ?? [],
           activeDeadlineSeconds: args.activeDeadlineSeconds,

@@ -18,35 +18,35 @@ import type { GpuScheduling } from "../compute/gpu-node-pool";
 import type { TrainingResources, TrainingWorkloadObject } from "./args";
 import type { RolePlan, TrainingPlan } from "./frameworks/types";
 import type { TrainingJobSpec } from "./plan";
-import { scriptPath, TRAINING_SCRIPTS } from "./scripts";
+import { trainingScriptPath, TRAINING_SCRIPTS } from "./scripts";
 
 /** Pinned AWS CLI v2 image of the store agent and checkpoint restore containers. */
-export const AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.37.5";
+export const STORE_AGENT_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.37.5";
 export const JOBSET_API_VERSION = "jobset.x-k8s.io/v1alpha2";
 
 /** Where the command writes the SavedModel (`$MODEL_EXPORT_DIR`, a pod-local volume). */
-export const MODEL_EXPORT_PATH = "/var/lib/ml-platform/export";
+export const TRAINING_EXPORT_PATH = "/var/lib/ml-platform/export";
 /** `$CHECKPOINT_DIR`, a pod-local volume kept in sync with the store. */
-export const CHECKPOINT_PATH = "/var/lib/ml-platform/checkpoints";
+export const TRAINING_CHECKPOINT_PATH = "/var/lib/ml-platform/checkpoints";
 /** Directory the entrypoint wrapper and the store agent share. */
-export const STATE_PATH = "/var/run/ml-platform";
+export const TRAINING_STATE_PATH = "/var/run/ml-platform";
 /** Where `sourceFiles` are mounted. */
-export const CODE_PATH = "/opt/ml-platform/code";
+export const TRAINING_CODE_PATH = "/opt/ml-platform/code";
 /** Time a pod gets after SIGTERM (preemption) to write and upload a last checkpoint. */
-export const TERMINATION_GRACE_SECONDS = 120;
+export const TRAINING_TERMINATION_GRACE_SECONDS = 120;
 
 export const TRAINER_CONTAINER = "trainer";
 export const STORE_AGENT_CONTAINER = "store-agent";
 export const RESTORE_CONTAINER = "restore-checkpoints";
-export const MODEL_LABEL = `${PLATFORM_LABEL_PREFIX}/model`;
-export const MODEL_VERSION_LABEL = `${PLATFORM_LABEL_PREFIX}/model-version`;
+const MODEL_LABEL = `${PLATFORM_LABEL_PREFIX}/model`;
+const MODEL_VERSION_LABEL = `${PLATFORM_LABEL_PREFIX}/model-version`;
 
-export const PULUMI_SKIP_AWAIT = "pulumi.com/skipAwait";
-export const PULUMI_TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds";
-export const PULUMI_WAIT_FOR = "pulumi.com/waitFor";
+const PULUMI_SKIP_AWAIT = "pulumi.com/skipAwait";
+const PULUMI_TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds";
+const PULUMI_WAIT_FOR = "pulumi.com/waitFor";
 
 /** A container environment variable (plain, as the API server receives it). */
-export interface EnvVar {
+export interface TrainingEnvVar {
   name: string;
   value?: string;
   valueFrom?: Record<string, unknown>;
@@ -71,7 +71,7 @@ export interface WorkloadInputs {
     /** S3 endpoint of non-AWS stores. */
     endpoint?: string;
     /** The write grant's environment (region, endpoint, credential references). */
-    grantEnv: EnvVar[];
+    grantEnv: TrainingEnvVar[];
   };
   /** The user's extra environment for the training container. */
   env: Record<string, string>;
@@ -79,7 +79,7 @@ export interface WorkloadInputs {
   activeDeadlineSeconds?: number;
   ttlSecondsAfterFinished?: number;
   sharedMemorySize?: string;
-  /** Whether a `sourceFiles` ConfigMap is mounted at CODE_PATH. */
+  /** Whether a `sourceFiles` ConfigMap is mounted at TRAINING_CODE_PATH. */
   hasSourceFiles: boolean;
 }
 
@@ -102,8 +102,8 @@ function labels(inputs: WorkloadInputs, role?: string): Record<string, string> {
 }
 
 /** Environment every store-facing container needs (see the store contract in model-store-backend.ts). */
-function storeEnv(inputs: WorkloadInputs): EnvVar[] {
-  const env: EnvVar[] = [
+function storeEnv(inputs: WorkloadInputs): TrainingEnvVar[] {
+  const env: TrainingEnvVar[] = [
     { name: "S3_BUCKET", value: inputs.store.bucket },
     ...(inputs.store.endpoint ? [{ name: "S3_ENDPOINT", value: inputs.store.endpoint }] : []),
     { name: "AWS_CLI", value: "aws" },
@@ -142,36 +142,36 @@ export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
   const gpus = role.usesGpus ? inputs.spec.gpusPerPod : 0;
   const gpuResourceName = inputs.scheduling?.gpuResourceName ?? "nvidia.com/gpu";
 
-  const trainerEnv: EnvVar[] = [
+  const trainerEnv: TrainingEnvVar[] = [
     { name: "ML_PLATFORM_FRAMEWORK", value: plan.framework },
     { name: "ML_PLATFORM_ROLE", value: role.name },
     ...(exporting
       ? [
           { name: "ML_PLATFORM_EXPORTER_INDEX", value: String(plan.exporter.index) },
-          { name: "ML_PLATFORM_STATE_DIR", value: STATE_PATH },
+          { name: "ML_PLATFORM_STATE_DIR", value: TRAINING_STATE_PATH },
         ]
       : []),
     { name: "MODEL_NAME", value: inputs.model },
     { name: "MODEL_VERSION", value: String(inputs.version) },
-    { name: "MODEL_EXPORT_DIR", value: MODEL_EXPORT_PATH },
-    ...(checkpoints ? [{ name: "CHECKPOINT_DIR", value: CHECKPOINT_PATH }] : []),
+    { name: "MODEL_EXPORT_DIR", value: TRAINING_EXPORT_PATH },
+    ...(checkpoints ? [{ name: "CHECKPOINT_DIR", value: TRAINING_CHECKPOINT_PATH }] : []),
     ...(inputs.env.HOME === undefined ? [{ name: "HOME", value: "/tmp" }] : []),
     ...Object.entries(role.env).map(([name, value]) => ({ name, value })),
     ...Object.entries(inputs.env).map(([name, value]) => ({ name, value })),
   ];
   const trainerMounts = [
     scriptsVolumeMount("scripts"),
-    { name: "export", mountPath: MODEL_EXPORT_PATH },
-    ...(checkpoints ? [{ name: "checkpoints", mountPath: CHECKPOINT_PATH }] : []),
-    ...(exporting ? [{ name: "state", mountPath: STATE_PATH }] : []),
+    { name: "export", mountPath: TRAINING_EXPORT_PATH },
+    ...(checkpoints ? [{ name: "checkpoints", mountPath: TRAINING_CHECKPOINT_PATH }] : []),
+    ...(exporting ? [{ name: "state", mountPath: TRAINING_STATE_PATH }] : []),
     { name: "tmp", mountPath: "/tmp" },
     ...(plan.sharedMemory ? [{ name: "dshm", mountPath: "/dev/shm" }] : []),
-    ...(inputs.hasSourceFiles ? [{ name: "code", mountPath: CODE_PATH, readOnly: true }] : []),
+    ...(inputs.hasSourceFiles ? [{ name: "code", mountPath: TRAINING_CODE_PATH, readOnly: true }] : []),
   ];
   const trainer = {
     name: TRAINER_CONTAINER,
     image: inputs.image,
-    command: ["/bin/sh", scriptPath(TRAINING_SCRIPTS.entrypoint), ...inputs.command],
+    command: ["/bin/sh", trainingScriptPath(TRAINING_SCRIPTS.entrypoint), ...inputs.command],
     ...(inputs.args.length ? { args: inputs.args } : {}),
     env: trainerEnv,
     ...(role.ports.length ? { ports: role.ports.map((p) => ({ ...p, protocol: "TCP" })) } : {}),
@@ -185,41 +185,41 @@ export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
   if (checkpoints) {
     initContainers.push({
       name: RESTORE_CONTAINER,
-      image: AWS_CLI_IMAGE,
-      command: ["/bin/sh", scriptPath(TRAINING_SCRIPTS.checkpoints), "restore"],
-      env: [...storeEnv(inputs), { name: "CHECKPOINT_DIR", value: CHECKPOINT_PATH }],
+      image: STORE_AGENT_IMAGE,
+      command: ["/bin/sh", trainingScriptPath(TRAINING_SCRIPTS.checkpoints), "restore"],
+      env: [...storeEnv(inputs), { name: "CHECKPOINT_DIR", value: TRAINING_CHECKPOINT_PATH }],
       resources: AGENT_RESOURCES,
       securityContext: restrictedContainerSecurityContext(),
-      volumeMounts: [scriptsVolumeMount("scripts"), { name: "checkpoints", mountPath: CHECKPOINT_PATH }, agentTmp],
+      volumeMounts: [scriptsVolumeMount("scripts"), { name: "checkpoints", mountPath: TRAINING_CHECKPOINT_PATH }, agentTmp],
     });
   }
   if (hasAgent) {
     initContainers.push({
       name: STORE_AGENT_CONTAINER,
-      image: AWS_CLI_IMAGE,
+      image: STORE_AGENT_IMAGE,
       // A native sidecar: starts before the trainer, runs beside it, and is stopped after it.
       restartPolicy: "Always",
-      command: ["/bin/sh", scriptPath(TRAINING_SCRIPTS.storeAgent)],
+      command: ["/bin/sh", trainingScriptPath(TRAINING_SCRIPTS.storeAgent)],
       env: [
         ...storeEnv(inputs),
-        { name: "ML_PLATFORM_STATE_DIR", value: STATE_PATH },
+        { name: "ML_PLATFORM_STATE_DIR", value: TRAINING_STATE_PATH },
         ...(exporting ? [{ name: "ML_PLATFORM_EXPORTER_INDEX", value: String(plan.exporter.index) }] : []),
         ...(follows ? [{ name: "ML_PLATFORM_CHECKPOINT_FOLLOW", value: "true" }] : []),
         ...(checkpoints
           ? [
-              { name: "CHECKPOINT_DIR", value: CHECKPOINT_PATH },
+              { name: "CHECKPOINT_DIR", value: TRAINING_CHECKPOINT_PATH },
               { name: "ML_PLATFORM_CHECKPOINT_INTERVAL", value: String(checkpointSaveIntervalSeconds) },
             ]
           : []),
-        { name: "MODEL_EXPORT_DIR", value: MODEL_EXPORT_PATH },
+        { name: "MODEL_EXPORT_DIR", value: TRAINING_EXPORT_PATH },
       ],
       resources: AGENT_RESOURCES,
       securityContext: restrictedContainerSecurityContext(),
       volumeMounts: [
         scriptsVolumeMount("scripts"),
-        { name: "export", mountPath: MODEL_EXPORT_PATH, readOnly: true },
-        ...(checkpoints ? [{ name: "checkpoints", mountPath: CHECKPOINT_PATH, readOnly: !follows }] : []),
-        { name: "state", mountPath: STATE_PATH },
+        { name: "export", mountPath: TRAINING_EXPORT_PATH, readOnly: true },
+        ...(checkpoints ? [{ name: "checkpoints", mountPath: TRAINING_CHECKPOINT_PATH, readOnly: !follows }] : []),
+        { name: "state", mountPath: TRAINING_STATE_PATH },
         agentTmp,
       ],
     });
@@ -245,7 +245,7 @@ export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
       serviceAccountName: names.serviceAccount,
       // Every retry is a new pod, so the restore init container runs again and nothing stale is reused.
       restartPolicy: "Never",
-      terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+      terminationGracePeriodSeconds: TRAINING_TERMINATION_GRACE_SECONDS,
       securityContext: restrictedPodSecurityContext(),
       ...(inputs.imagePullSecrets.length ? { imagePullSecrets: inputs.imagePullSecrets.map((name) => ({ name })) } : {}),
       ...(onGpus ? { nodeSelector: inputs.scheduling!.nodeSelector, tolerations: inputs.scheduling!.tolerations } : {}),

@@ -21,7 +21,7 @@ describe("linearExampleTrainer", () => {
     expect(run.get("kubernetes:core/v1:ConfigMap", "train-v1-code").inputs.data["train.py"]).toBe(readFileSync(join(LINEAR_EXAMPLE_DIR, "train.py"), "utf8"));
     const trainer = container(run.get(JOB_TYPE).inputs.spec.template.spec, "trainer");
     expect(trainer.image).toBe("tensorflow/tensorflow:2.21.0");
-    expect(trainer.command).toEqual(["/bin/sh", "/opt/ml-platform/bin/entrypoint.sh", "python", "/opt/ml-platform/code/train.py"]);
+    expect(trainer.command).toEqual(["/bin/sh", "/opt/ml-platform/bin/entrypoint.sh", "python3", "/opt/ml-platform/code/train.py"]);
     expect(envOf(trainer)).toMatchObject({ LINEAR_SLOPE: "3", LINEAR_INTERCEPT: "-2", TRAIN_STEPS: "400", PYTHONUNBUFFERED: "1" });
   });
 });

@@ -9,7 +9,7 @@ import type { GrantOptions, ModelAccessGrant, ModelAccessGrantArgs, ModelStoreBa
 import { JobSetController } from "../../components/training/jobset-controller";
 import { TRAINING_SCRIPTS_DIR } from "../../components/training/scripts";
 import { TrainingJob } from "../../components/training/training-job";
-import { AWS_CLI_IMAGE } from "../../components/training/workload";
+import { STORE_AGENT_IMAGE } from "../../components/training/workload";
 import type { PolicyDocument } from "../../components/storage/s3-policies";
 import { isAllowed } from "../harness/iam-policy";
 import { expectValidKubernetesObjects } from "../harness/kubernetes-schema";
@@ -115,7 +115,7 @@ describe("single-pod TensorFlow job with the defaults", async () => {
 
   it("uploads through a native sidecar in the pinned AWS CLI image, with the store's environment", () => {
     expect(pod.initContainers.map((c: PropertyMap) => c.name)).toEqual(["store-agent"]);
-    expect(agent).toMatchObject({ image: AWS_CLI_IMAGE, restartPolicy: "Always", command: ["/bin/sh", "/opt/ml-platform/bin/store-agent.sh"] });
+    expect(agent).toMatchObject({ image: STORE_AGENT_IMAGE, restartPolicy: "Always", command: ["/bin/sh", "/opt/ml-platform/bin/store-agent.sh"] });
     expect(envRecord(agent)).toEqual({
       S3_BUCKET: "acme-models",
       AWS_CLI: "aws",

@@ -85,13 +85,6 @@ export function podHostname(workloadName: string, role: string, index: number): 
   return `${workloadName}-${role}-0-${index}.${workloadName}`;
 }
 
-/** The role with this name; throws if the plan lacks it (a framework policy bug). */
-export function roleOf(plan: TrainingPlan, name: string): RolePlan {
-  const role = plan.roles.find((r) => r.name === name);
-  if (!role) throw new Error(`${plan.framework} ${plan.mode} plan has no role "${name}"`);
-  return role;
-}
-
 /** The plan with each role changed by `update` (roles are plain data; plans are never mutated). */
 export function mapRoles(plan: TrainingPlan, update: (role: RolePlan) => Partial<RolePlan>): TrainingPlan {
   return { ...plan, roles: plan.roles.map((role) => ({ ...role, ...update(role) })) };
