@@ -17,7 +17,8 @@ export const script = (file: string) => join(TRAINING_SCRIPTS_DIR, file);
 
 /**
  * An `aws` that appends its arguments to a log, then runs the real AWS CLI. With AWS_FAIL_AFTER_CALLS=n
- * in its environment, every call after the n-th fails without reaching the store (an outage mid-way).
+ * in its environment, every call after the n-th fails without reaching the store (an outage mid-way);
+ * with AWS_FAIL_CALL=n, only the n-th call fails (a hiccup).
  */
 export function loggingAwsCli(dir: string): { path: string; calls: () => string[] } {
   const log = join(dir, "aws-calls.log");
@@ -27,7 +28,9 @@ export function loggingAwsCli(dir: string): { path: string; calls: () => string[
     [
       "#!/bin/sh",
       `printf '%s\\n' "$*" >> '${log}'`,
-      `if [ -n "\${AWS_FAIL_AFTER_CALLS:-}" ] && [ "$(wc -l < '${log}')" -gt "$AWS_FAIL_AFTER_CALLS" ]; then echo "simulated store outage" >&2; exit 255; fi`,
+      `calls=$(wc -l < '${log}')`,
+      `if [ -n "\${AWS_FAIL_AFTER_CALLS:-}" ] && [ "$calls" -gt "$AWS_FAIL_AFTER_CALLS" ]; then echo "simulated store outage" >&2; exit 255; fi`,
+      `if [ "\${AWS_FAIL_CALL:-}" = "$calls" ]; then echo "simulated store hiccup" >&2; exit 255; fi`,
       `exec ${AWS_CLI} "$@"`,
       "",
     ].join("\n"),
@@ -148,6 +151,8 @@ export async function runPod(options: {
   trainerEnv?: NodeJS.ProcessEnv;
   /** The pod's index in its indexed Job (JOB_COMPLETION_INDEX, set in every container). @default unset (0) */
   index?: number;
+  /** Extra environment for the store agent (e.g. shorter retry pauses). */
+  agentEnv?: NodeJS.ProcessEnv;
   timeoutMs?: number;
 }): Promise<PodRun> {
   const { env, volumes, s3, awsCli } = options;
@@ -157,7 +162,7 @@ export async function runPod(options: {
     result.restore = await run("sh", [script(TRAINING_SCRIPTS.checkpoints), "restore"], { env: { ...localStoreEnv(env.restore, volumes, s3, awsCli), ...podIndex } });
     if (result.restore.code !== 0) throw new Error(`checkpoint restore failed: ${result.restore.stderr}`);
   }
-  const agent = startSidecar(TRAINING_SCRIPTS.storeAgent, { ...localStoreEnv(env.agent, volumes, s3, awsCli), ...podIndex });
+  const agent = startSidecar(TRAINING_SCRIPTS.storeAgent, { ...localStoreEnv(env.agent, volumes, s3, awsCli), ...podIndex, ...options.agentEnv });
   try {
     result.trainer = await run("sh", [script(TRAINING_SCRIPTS.entrypoint), ...options.command], {
       // The trainer gets no store credentials, as in the cluster.

@@ -22,7 +22,7 @@ beforeAll(async () => {
   // the command matters, every second where the test watches saves during training.
   for (const version of [3, 4]) rendered.set(version, await renderedExporterEnv({ framework: "tensorflow", mode: "single", checkpoints: true, version }));
   rendered.set(6, await renderedExporterEnv({ framework: "tensorflow", mode: "single", checkpoints: { saveIntervalSeconds: 1 }, version: 6 }));
-  rendered.set(5, await renderedExporterEnv({ framework: "tensorflow", mode: "single", version: 5 }));
+  for (const version of [5, 7]) rendered.set(version, await renderedExporterEnv({ framework: "tensorflow", mode: "single", version }));
   ddp = await renderedExporterEnv({ framework: "pytorch", mode: "ddp", replicas: { worker: 2 }, model: "ddp-model" });
 });
 const single = (version: number) => rendered.get(version)!;
@@ -67,6 +67,23 @@ describe.concurrent("store agent and entrypoint wrapper in one pod", { timeout: 
     expect(pod.trainer.stderr).toMatch(/the training succeeded but the export was not uploaded/);
     expect(pod.agent.stderr).toMatch(/exported nothing/);
     expect(await keys("models/linear/5/")).toEqual([]);
+  });
+
+  it("retries the upload when the store fails for a moment", async () => {
+    const aws = awsCli();
+    const pod = await runPod({
+      env: single(7),
+      volumes: podVolumes(),
+      s3,
+      awsCli: aws.path,
+      command: ["sh", "-c", 'echo graph > "$MODEL_EXPORT_DIR/saved_model.pb"'],
+      // The third AWS CLI call (writing _SUCCESS) fails once; retry after 1 s instead of 10.
+      agentEnv: { AWS_FAIL_CALL: "3", ML_PLATFORM_UPLOAD_RETRY_SECONDS: "1" },
+    });
+    expect(pod.agent.stderr).toMatch(/simulated store hiccup[\s\S]*upload attempt 1 failed; retrying in 1s/);
+    expect(pod.trainer.code).toBe(0);
+    expect(await keys("models/linear/7/")).toEqual(["models/linear/7/_SUCCESS", "models/linear/7/saved_model.pb"]);
+    expect(aws.calls()).toHaveLength(6);
   });
 
   it("saves checkpoints while training runs, and a restarted pod restores them before the command starts", async () => {

@@ -64,7 +64,7 @@ describe.concurrent("upload-model.sh", () => {
     symlinkSync(join(dir, "missing"), join(dir, "variables.index"));
     const { aws, env: e } = env({ MODEL_VERSION: "2", MODEL_EXPORT_DIR: dir });
     const result = await upload(e);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(75);
     expect(result.stderr).toMatch(/upload to s3:\/\/acme-models\/models\/linear\/2\/ failed: the version stays incomplete/);
     const listed = await keys("models/linear/2/");
     expect(listed).toContain("models/linear/2/saved_model.pb");
@@ -75,7 +75,7 @@ describe.concurrent("upload-model.sh", () => {
   it("fails without marking anything when the store goes away after the files were sent", async () => {
     const { env: e } = env({ MODEL_VERSION: "3", MODEL_EXPORT_DIR: exportDir(), AWS_FAIL_AFTER_CALLS: "2" });
     const result = await upload(e);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(75);
     expect(result.stderr).toMatch(/writing s3:\/\/acme-models\/models\/linear\/3\/_SUCCESS failed/);
     const listed = await keys("models/linear/3/");
     expect(listed).toContain("models/linear/3/saved_model.pb");
@@ -84,12 +84,14 @@ describe.concurrent("upload-model.sh", () => {
 
   it("fails when the store cannot be reached, and when there is nothing to upload", async () => {
     const unreachable = await upload(env({ MODEL_VERSION: "4", MODEL_EXPORT_DIR: exportDir(), S3_ENDPOINT: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1" }).env);
-    expect(unreachable.code).toBe(1);
+    // Store failures exit 75 (worth retrying); a missing export or bad settings exit 1.
+    expect(unreachable.code).toBe(75);
     expect(unreachable.stderr).toMatch(/cannot check s3:\/\/acme-models\/models\/linear\/4\//);
     const empty = await upload(env({ MODEL_VERSION: "4", MODEL_EXPORT_DIR: mkdtempSync(join(tmpdir(), "empty-")) }).env);
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/is empty: the training command exported nothing/);
     const bad = await upload(env({ MODEL_VERSION: "04", MODEL_EXPORT_DIR: exportDir() }).env);
+    expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/MODEL_VERSION must be a positive integer/);
     expect(await keys("models/linear/4/")).toEqual([]);
     expect(await keys("models/linear/04/")).toEqual([]);

@@ -9,8 +9,16 @@ import { type FrameworkModule, mapRoles, podHostname } from "./types";
 export const MXNET_SCHEDULER_PORT = 9091;
 
 export type MxnetSelection =
-  | { framework: "mxnet"; mode: "single"; replicas?: undefined }
   | {
+      /** Framework: mxnet. */
+      framework: "mxnet";
+      /** One pod, no DMLC environment. */
+      mode: "single";
+      /** Not used: one pod. */
+      replicas?: undefined;
+    }
+  | {
+      /** Framework: mxnet. */
       framework: "mxnet";
       /** Distributed kvstore (`dist_sync`/`dist_async`). */
       mode: "dist";

@@ -9,8 +9,16 @@ import { type FrameworkModule, mapRoles, podHostname } from "./types";
 export const TORCH_MASTER_PORT = 29500;
 
 export type PytorchSelection =
-  | { framework: "pytorch"; mode: "single"; replicas?: undefined }
   | {
+      /** Framework: pytorch. */
+      framework: "pytorch";
+      /** One pod; the command runs as is (call torchrun yourself for several GPUs). */
+      mode: "single";
+      /** Not used: one pod. */
+      replicas?: undefined;
+    }
+  | {
+      /** Framework: pytorch. */
       framework: "pytorch";
       /** DistributedDataParallel over `worker` pods (nodes), one process per GPU. */
       mode: "ddp";

@@ -8,8 +8,16 @@ import { type FrameworkModule, mapRoles, podHostname, type TrainingPlan } from "
 export const TENSORFLOW_PORT = 2222;
 
 export type TensorflowSelection =
-  | { framework: "tensorflow"; mode: "single"; replicas?: undefined }
   | {
+      /** Framework: tensorflow. */
+      framework: "tensorflow";
+      /** One pod, no cluster environment. */
+      mode: "single";
+      /** Not used: one pod. */
+      replicas?: undefined;
+    }
+  | {
+      /** Framework: tensorflow. */
       framework: "tensorflow";
       /** `tf.distribute.MultiWorkerMirroredStrategy`: synchronous data parallelism. */
       mode: "multi-worker";
@@ -17,6 +25,7 @@ export type TensorflowSelection =
       replicas: { worker: number; chief?: number };
     }
   | {
+      /** Framework: tensorflow. */
       framework: "tensorflow";
       /** `tf.distribute.ParameterServerStrategy`: a chief (the coordinator), workers and parameter servers. */
       mode: "parameter-server";

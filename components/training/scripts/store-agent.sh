@@ -12,7 +12,9 @@
 # evaluator) it restores the saved checkpoints every interval instead. Elsewhere it idles.
 #
 # Environment: ML_PLATFORM_STATE_DIR, ML_PLATFORM_EXPORTER_INDEX, JOB_COMPLETION_INDEX (default 0),
-# ML_PLATFORM_CHECKPOINT_INTERVAL (seconds, default 60), CHECKPOINT_DIR (optional), plus what
+# ML_PLATFORM_CHECKPOINT_INTERVAL (seconds, default 60), ML_PLATFORM_UPLOAD_ATTEMPTS (tries when the store
+# fails, default 3) and ML_PLATFORM_UPLOAD_RETRY_SECONDS (pause before try n+1 is n times this, default 10),
+# CHECKPOINT_DIR (optional), plus what
 # checkpoints.sh and upload-model.sh need (S3_BUCKET, S3_ENDPOINT, MODEL_NAME, MODEL_VERSION, ...).
 set -u
 
@@ -20,6 +22,8 @@ here=$(dirname "$0")
 state="${ML_PLATFORM_STATE_DIR:?ML_PLATFORM_STATE_DIR is required}"
 index="${JOB_COMPLETION_INDEX:-0}"
 interval="${ML_PLATFORM_CHECKPOINT_INTERVAL:-60}"
+attempts="${ML_PLATFORM_UPLOAD_ATTEMPTS:-3}"
+retry_seconds="${ML_PLATFORM_UPLOAD_RETRY_SECONDS:-10}"
 case "$interval" in
   '' | *[!0-9]* | 0) echo "store-agent: ML_PLATFORM_CHECKPOINT_INTERVAL must be a positive number of seconds" >&2; exit 2 ;;
 esac
@@ -75,7 +79,17 @@ result=0
 # The last checkpoints matter most after a crash: save them whatever the command's status.
 if [ "$status" = 0 ]; then
   save_checkpoints || true
-  sh "$here/upload-model.sh" || result=1
+  # The store failing (exit 75) is worth a few more tries; a missing export is not.
+  attempt=1
+  while :; do
+    upload=0
+    sh "$here/upload-model.sh" || upload=$?
+    if [ "$upload" -ne 75 ] || [ "$attempt" -ge "$attempts" ]; then break; fi
+    log "upload attempt $attempt failed; retrying in $((attempt * retry_seconds))s"
+    pause $((attempt * retry_seconds))
+    attempt=$((attempt + 1))
+  done
+  [ "$upload" -eq 0 ] || result=1
 else
   log "training command failed with status $status: nothing is uploaded or marked complete"
   save_checkpoints || result=1

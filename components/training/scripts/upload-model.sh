@@ -7,11 +7,18 @@
 # Environment: MODEL_EXPORT_DIR (the SavedModel: saved_model.pb, variables/, ...), S3_BUCKET, MODEL_NAME,
 # MODEL_VERSION (a positive integer); optional S3_ENDPOINT (non-AWS stores) and AWS_CLI (path of the aws
 # binary, default aws), plus the AWS_* credentials and region.
+#
+# Exit status: 0 complete; 1 nothing to upload or bad settings (retrying cannot help); 75 the store failed
+# (EX_TEMPFAIL: worth retrying).
 set -eu
 
 fail() {
   echo "upload-model: $*" >&2
   exit 1
+}
+store_failed() {
+  echo "upload-model: $*" >&2
+  exit 75
 }
 
 export_dir="${MODEL_EXPORT_DIR:?MODEL_EXPORT_DIR is required}"
@@ -41,12 +48,12 @@ if [ "$status" -eq 0 ] && [ -n "$listing" ]; then
   echo "upload-model: $dest is already complete; leaving it untouched" >&2
   exit 0
 fi
-[ "$status" -le 1 ] || fail "cannot check $dest (aws exit status $status)"
+[ "$status" -le 1 ] || store_failed "cannot check $dest (aws exit status $status)"
 
 echo "upload-model: uploading $files files from $export_dir to $dest" >&2
-s3 cp --recursive --only-show-errors "$export_dir" "$dest" || fail "upload to $dest failed: the version stays incomplete"
+s3 cp --recursive --only-show-errors "$export_dir" "$dest" || store_failed "upload to $dest failed: the version stays incomplete"
 
 marker=$(mktemp)
 trap 'rm -f "$marker"' EXIT
-s3 cp --only-show-errors "$marker" "${dest}_SUCCESS" || fail "writing ${dest}_SUCCESS failed: the version stays incomplete"
+s3 cp --only-show-errors "$marker" "${dest}_SUCCESS" || store_failed "writing ${dest}_SUCCESS failed: the version stays incomplete"
 echo "upload-model: $dest is complete" >&2
