@@ -55,13 +55,36 @@ export class TensorValueError extends TfServingError {
 
 /** A request that cannot be built from what the caller gave (unknown input, missing input...). */
 export class RequestError extends TfServingError {
+  /** The problem itself, without the instance prefix. */
+  readonly reason: string;
   readonly input: string | undefined;
   readonly instance: number | undefined;
 
-  constructor(message: string, details: { input?: string; instance?: number } = {}) {
-    super(message);
+  constructor(reason: string, details: { input?: string; instance?: number } = {}) {
+    super(details.instance !== undefined ? `instance ${details.instance}: ${reason}` : reason);
+    this.reason = reason;
     this.input = details.input;
     this.instance = details.instance;
+  }
+}
+
+/**
+ * Row-format instances that disagree with an earlier instance: a different set of inputs, or a
+ * different shape for the same input. `describe` words it with the caller's names for instances.
+ */
+export class InconsistentInstancesError extends RequestError {
+  readonly firstInstance: number;
+  private readonly wording: (name: (instance: number) => string) => string;
+
+  constructor(details: { input?: string; instance: number; firstInstance: number }, wording: (name: (instance: number) => string) => string) {
+    super(wording((i) => `instance ${i}`), details);
+    this.firstInstance = details.firstInstance;
+    this.wording = wording;
+  }
+
+  /** The reason, naming instances with `name` (e.g. by line number). */
+  describe(name: (instance: number) => string): string {
+    return this.wording(name);
   }
 }
 

@@ -7,7 +7,7 @@
  * integers may also be bigints or decimal strings, so they stay exact.
  */
 import { DTYPES, isSupportedDType, type DType, type NumericTypedArray, type TensorValues } from "./dtypes";
-import { RequestError, ResponseError, TensorValueError } from "./errors";
+import { InconsistentInstancesError, RequestError, ResponseError, TensorValueError } from "./errors";
 import { formatShape, shapeFits, type Signature, type TensorSpec } from "./signatures";
 import { isBase64Value, sameShape, tensor, tensorToJson, type JsonValue, type Tensor, type TensorLike } from "./tensor-codec";
 
@@ -30,10 +30,10 @@ function inputDType(signature: Signature, name: string, spec: TensorSpec): DType
 }
 
 function unknownInput(signature: Signature, name: string, instance?: number): RequestError {
-  return new RequestError(
-    `${instance !== undefined ? `instance ${instance}: ` : ""}unknown input "${name}"; signature "${signature.name}" has inputs: ${Object.keys(signature.inputs).join(", ")}`,
-    { input: name, instance },
-  );
+  return new RequestError(`unknown input "${name}"; signature "${signature.name}" has inputs: ${Object.keys(signature.inputs).join(", ")}`, {
+    input: name,
+    instance,
+  });
 }
 
 function checkAgainstSignature(signature: Signature, name: string, shape: readonly number[]): void {
@@ -48,7 +48,10 @@ function checkAgainstSignature(signature: Signature, name: string, shape: readon
 function checkMissing(signature: Signature, given: ReadonlySet<string>, instance?: number): void {
   for (const name of Object.keys(signature.inputs)) {
     if (!given.has(name) && !signature.inputsWithDefaults.includes(name)) {
-      throw new RequestError(`${instance !== undefined ? `instance ${instance}: ` : ""}missing input "${name}"`, { input: name, instance });
+      throw new RequestError(`missing input "${name}" (signature "${signature.name}" has inputs: ${Object.keys(signature.inputs).join(", ")})`, {
+        input: name,
+        instance,
+      });
     }
   }
 }
@@ -71,7 +74,7 @@ export function instancesToTensors(signature: Signature, instances: readonly unk
     } else {
       if (inputNames.length !== 1) {
         throw new RequestError(
-          `instance ${index}: a bare value needs a signature with exactly one input, but "${signature.name}" has ${inputNames.length} (${inputNames.join(", ")}); write an object of input name to value`,
+          `a bare value needs a signature with exactly one input, but "${signature.name}" has ${inputNames.length} (${inputNames.join(", ")}); write an object of input name to value`,
           { instance: index },
         );
       }
@@ -81,7 +84,8 @@ export function instancesToTensors(signature: Signature, instances: readonly unk
     for (const name of names) if (!signature.inputs[name]) throw unknownInput(signature, name, index);
     checkMissing(signature, names, index);
     if (inputSet && (inputSet.size !== names.size || [...names].some((name) => !inputSet!.has(name)))) {
-      throw new RequestError(`instance ${index}: gives inputs ${[...names].join(", ")}, but instance 0 gives ${[...inputSet].join(", ")}`, { instance: index });
+      const first = [...inputSet].join(", ");
+      throw new InconsistentInstancesError({ instance: index, firstInstance: 0 }, (name) => `gives inputs ${[...names].join(", ")}, but ${name(0)} gives ${first}`);
     }
     inputSet ??= names;
 
@@ -96,9 +100,10 @@ export function instancesToTensors(signature: Signature, instances: readonly unk
       const entry = perInput.get(name) ?? { tensors: [], firstInstance: index };
       const first = entry.tensors[0];
       if (first && !sameShape(first.shape, value.shape)) {
-        throw new TensorValueError(
-          `has shape ${formatShape(value.shape)}, but instance ${entry.firstInstance} has ${formatShape(first.shape)}: all instances must give an input the same shape`,
-          { input: name, instance: index },
+        const [shape, firstShape] = [formatShape(value.shape), formatShape(first.shape)];
+        throw new InconsistentInstancesError(
+          { input: name, instance: index, firstInstance: entry.firstInstance },
+          (which) => `input "${name}" has shape ${shape}, but ${which(entry.firstInstance)} has ${firstShape}: all instances must give an input the same shape`,
         );
       }
       entry.tensors.push(value);

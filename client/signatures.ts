@@ -47,7 +47,9 @@ export function signatureFromDef(name: string, def: SignatureDef): Signature {
 export function selectSignature(signatures: Readonly<Record<string, Signature>>, name: string = DEFAULT_SIGNATURE): Signature {
   const signature = signatures[name];
   if (signature) return signature;
-  const known = Object.keys(signatures).filter((key) => key !== "__saved_model_init_op");
+  const known = Object.keys(signatures)
+    .filter((key) => key !== "__saved_model_init_op")
+    .sort();
   throw new RequestError(`signature "${name}" not found; the model has: ${known.join(", ") || "(none)"}`);
 }
 

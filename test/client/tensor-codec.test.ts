@@ -5,6 +5,9 @@ import type { TensorProto } from "../../client/messages";
 import { decodeTensor, encodeTensor, inferShape, tensor, tensorToJson, type TensorLike } from "../../client/tensor-codec";
 import type { DType } from "../../client/dtypes";
 
+/** A tensor's values as a plain array. */
+const flat = (t: { values: unknown }) => Array.from(t.values as ArrayLike<unknown>);
+
 function valueError(fn: () => unknown): TensorValueError {
   try {
     fn();
@@ -22,7 +25,7 @@ describe("tensor(): shapes", () => {
       [4, 5, 6],
     ]);
     expect(t.shape).toEqual([2, 3]);
-    expect(Array.from(t.values)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(flat(t)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(t.values).toBeInstanceOf(Int32Array);
   });
 
@@ -104,13 +107,13 @@ describe("tensor(): dtypes and ranges", () => {
 
   it("accepts NaN and infinities as JSON strings for float dtypes", () => {
     const t = tensor("DT_FLOAT", ["NaN", "Infinity", "-Infinity", 1]);
-    expect(Array.from(t.values)).toEqual([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1]);
+    expect(flat(t)).toEqual([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1]);
     expect(tensorToJson(t)).toEqual(["NaN", "Infinity", "-Infinity", 1]);
     expect(() => tensor("DT_FLOAT", ["1.5"])).toThrow(/"1.5" is not a number/);
   });
 
   it("bool takes true/false; string takes text, bytes and {b64}", () => {
-    expect(Array.from(tensor("DT_BOOL", [true, false]).values)).toEqual([1, 0]);
+    expect(flat(tensor("DT_BOOL", [true, false]))).toEqual([1, 0]);
     expect(() => tensor("DT_BOOL", ["yes"])).toThrow(/"yes" is not a boolean/);
     const s = tensor("DT_STRING", ["héllo", { b64: "AP8=" }, new Uint8Array([1])]);
     expect(s.values.map((b) => Buffer.from(b).toString("hex"))).toEqual(["68c3a96c6c6f", "00ff", "01"]);
@@ -175,7 +178,7 @@ describe("decodeTensor", () => {
     const unaligned = Buffer.from("ff000000000000803f00000040", "hex").subarray(1); // starts at byte offset 1
     const t = decodeTensor({ dtype: "DT_FLOAT", tensor_shape: shape(3), tensor_content: unaligned });
     expect(t.values).toBeInstanceOf(Float32Array);
-    expect(Array.from(t.values)).toEqual([0, 1, 2]);
+    expect(flat(t)).toEqual([0, 1, 2]);
   });
 
   it("rejects tensor_content of the wrong size", () => {
@@ -185,10 +188,10 @@ describe("decodeTensor", () => {
   });
 
   it("applies TensorFlow's rule: one value fills the shape, fewer values repeat the last, none means zeros", () => {
-    expect(Array.from(decodeTensor({ dtype: "DT_FLOAT", tensor_shape: shape(2, 2), float_val: [7] }).values)).toEqual([7, 7, 7, 7]);
-    expect(Array.from(decodeTensor({ dtype: "DT_INT32", tensor_shape: shape(4), int_val: [1, 2] }).values)).toEqual([1, 2, 2, 2]);
-    expect(Array.from(decodeTensor({ dtype: "DT_INT64", tensor_shape: shape(3), int64_val: [] }).values)).toEqual([0n, 0n, 0n]);
-    expect(Array.from(decodeTensor({ dtype: "DT_INT32", tensor_shape: shape(2), int_val: [1, 2, 3] }).values)).toEqual([1, 2]);
+    expect(flat(decodeTensor({ dtype: "DT_FLOAT", tensor_shape: shape(2, 2), float_val: [7] }))).toEqual([7, 7, 7, 7]);
+    expect(flat(decodeTensor({ dtype: "DT_INT32", tensor_shape: shape(4), int_val: [1, 2] }))).toEqual([1, 2, 2, 2]);
+    expect(flat(decodeTensor({ dtype: "DT_INT64", tensor_shape: shape(3), int64_val: [] }))).toEqual([0n, 0n, 0n]);
+    expect(flat(decodeTensor({ dtype: "DT_INT32", tensor_shape: shape(2), int_val: [1, 2, 3] }))).toEqual([1, 2]);
     const strings = decodeTensor({ dtype: "DT_STRING", tensor_shape: shape(3), string_val: [Buffer.from("x")] });
     expect(tensorToJson(strings)).toEqual(["x", "x", "x"]);
     expect(tensorToJson(decodeTensor({ dtype: "DT_BOOL", tensor_shape: shape(2), bool_val: [true] }))).toEqual([true, true]);
