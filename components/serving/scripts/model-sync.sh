@@ -1,0 +1,255 @@
+#!/bin/sh
+# Copies the model versions that each model's policy wants, and only complete ones (those with a
+# _SUCCESS marker), from an S3-compatible store into $MODELS_DIR/<model>/<version>/, where TF Serving
+# finds them by polling. Versions the policy no longer wants are removed.
+#
+# A version is downloaded into $MODELS_DIR/.staging/<model>/ (same volume) and then renamed into place,
+# so TF Serving never sees a half-written version directory. Removal renames first, then deletes.
+#
+# Usage: model-sync.sh once|watch
+#   once   one pass (init container): exits non-zero, naming each model, when a model has no complete
+#          version, a version its policy requires is missing, or the store cannot be reached.
+#   watch  a pass every SYNC_INTERVAL_SECONDS until stopped (sidecar): problems are logged and retried,
+#          and whatever is already served stays in place.
+#
+# Environment:
+#   S3_BUCKET              bucket holding models/<model>/<version>/ (required)
+#   S3_ENDPOINT            endpoint URL of a non-AWS store; passed as --endpoint-url (optional)
+#   AWS_CLI                the aws binary (default: aws)
+#   SYNC_MANIFEST          file listing the models of this store, one per line (required):
+#                            <model> latest <n>               the n highest complete versions
+#                            <model> all [<v>,<v>...]         every complete version; the listed ones must exist
+#                            <model> specific <v>,<v>...      exactly these versions; all must exist
+#                          Blank lines and lines starting with # are ignored.
+#   MODELS_DIR             where TF Serving reads models (default: /models)
+#   SYNC_INTERVAL_SECONDS  pause between passes in watch mode (default: 30)
+set -u
+
+AWS=${AWS_CLI:-aws}
+MODELS_DIR=${MODELS_DIR:-/models}
+INTERVAL=${SYNC_INTERVAL_SECONDS:-30}
+STAGING="$MODELS_DIR/.staging"
+
+log() {
+  printf '%s model-sync: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
+}
+
+die() {
+  log "$*"
+  exit 2
+}
+
+# Runs the AWS CLI against the store. stdin is closed so that it never eats the manifest being read.
+aws_store() {
+  if [ -n "${S3_ENDPOINT:-}" ]; then
+    "$AWS" "$@" --endpoint-url "$S3_ENDPOINT" </dev/null
+  else
+    "$AWS" "$@" </dev/null
+  fi
+}
+
+# "a,b,c" -> "a b c"
+words() {
+  printf '%s' "$1" | tr ',' ' '
+}
+
+# contains "<space separated list>" <item>
+contains() {
+  case " $1 " in
+    *" $2 "*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+# Prints the complete versions of model $1 in ascending order, one per line, from one listing of the
+# model's prefix. Only keys models/<model>/<positive integer>/_SUCCESS count.
+complete_versions() {
+  prefix="models/$1/"
+  keys=$(aws_store s3api list-objects-v2 --bucket "$S3_BUCKET" --prefix "$prefix" \
+    --query 'Contents[?ends_with(Key, `/_SUCCESS`)].Key' --output text 2>"$ERRFILE") || return 1
+  printf '%s\n' "$keys" | tr '\t' '\n' | while IFS= read -r key; do
+    case $key in
+      "$prefix"*/_SUCCESS) ;;
+      *) continue ;;
+    esac
+    version=${key#"$prefix"}
+    version=${version%/_SUCCESS}
+    case $version in
+      '' | *[!0-9]* | 0*) continue ;;
+    esac
+    printf '%s\n' "$version"
+  done | sort -n -u
+}
+
+# Downloads version $2 of model $1 into the staging area, then renames it into place.
+fetch_version() {
+  model=$1
+  version=$2
+  target="$MODELS_DIR/$model/$version"
+  partial="$STAGING/$model/$version"
+  rm -rf "$partial"
+  if ! aws_store s3 cp --recursive --only-show-errors "s3://$S3_BUCKET/models/$model/$version/" "$partial/" 2>"$ERRFILE"; then
+    log "model \"$model\": downloading version $version from s3://$S3_BUCKET/models/$model/$version/ failed: $(cat "$ERRFILE")"
+    rm -rf "$partial"
+    return 1
+  fi
+  if [ ! -f "$partial/_SUCCESS" ]; then
+    log "model \"$model\": version $version lost its _SUCCESS marker during the download; not serving it"
+    rm -rf "$partial"
+    return 1
+  fi
+  # rename(2) within one volume: the version appears complete or not at all.
+  if ! mv "$partial" "$target"; then
+    log "model \"$model\": could not move version $version into $target"
+    rm -rf "$partial"
+    return 1
+  fi
+  log "model \"$model\": version $version is in place"
+}
+
+# Removes local versions of model $1 that are not in the space separated list $2.
+remove_unwanted() {
+  model=$1
+  wanted=$2
+  for dir in "$MODELS_DIR/$model"/*; do
+    [ -d "$dir" ] || continue
+    version=${dir##*/}
+    case $version in
+      '' | *[!0-9]*) continue ;;
+    esac
+    contains "$wanted" "$version" && continue
+    # Rename out of TF Serving's sight first, so it never sees a half-deleted version.
+    doomed="$STAGING/$model/removing-$version"
+    rm -rf "$doomed"
+    if mv "$dir" "$doomed" && rm -rf "$doomed"; then
+      log "model \"$model\": removed version $version (no longer wanted by its policy)"
+    else
+      log "model \"$model\": could not remove version $version"
+    fi
+  done
+}
+
+# sync_model <model> <policy> <argument>: returns non-zero when the model cannot be served as asked.
+sync_model() {
+  model=$1
+  policy=$2
+  argument=$3
+  location="s3://$S3_BUCKET/models/$model/"
+
+  if ! complete=$(complete_versions "$model"); then
+    log "model \"$model\": cannot list $location (is the store reachable, and may this pod read it?): $(cat "$ERRFILE")"
+    return 1
+  fi
+  complete=$(printf '%s' "$complete" | tr '\n' ' ')
+  if [ -z "$(printf '%s' "$complete" | tr -d ' ')" ]; then
+    log "model \"$model\": no complete version in $location (a version counts once models/$model/<version>/_SUCCESS exists)"
+    return 1
+  fi
+
+  required=""
+  case $policy in
+    latest)
+      # The n highest complete versions.
+      wanted=$(printf '%s\n' $complete | tail -n "$argument" | tr '\n' ' ')
+      ;;
+    all)
+      wanted=$complete
+      required=$(words "$argument")
+      ;;
+    specific)
+      required=$(words "$argument")
+      wanted=""
+      for version in $required; do
+        contains "$complete" "$version" && wanted="$wanted $version"
+      done
+      ;;
+  esac
+
+  missing=""
+  for version in $required; do
+    contains "$complete" "$version" || missing="$missing $version"
+  done
+
+  mkdir -p "$MODELS_DIR/$model" "$STAGING/$model" || return 1
+  status=0
+  for version in $wanted; do
+    [ -d "$MODELS_DIR/$model/$version" ] && continue
+    fetch_version "$model" "$version" || status=1
+  done
+  # Only after the new versions are in place, so the model never has zero versions on disk.
+  remove_unwanted "$model" "$wanted"
+  rm -rf "$STAGING/$model"
+
+  if [ -n "$missing" ]; then
+    log "model \"$model\": version(s)$missing required by its policy or labels have no complete copy in $location (complete versions: $complete)"
+    return 1
+  fi
+  return $status
+}
+
+# One pass over every model in the manifest. Returns non-zero when any model had a problem.
+sync_all() {
+  [ -r "$SYNC_MANIFEST" ] || die "cannot read SYNC_MANIFEST $SYNC_MANIFEST"
+  result=0
+  line_number=0
+  while IFS= read -r line || [ -n "$line" ]; do
+    line_number=$((line_number + 1))
+    case $line in
+      '' | '#'*) continue ;;
+    esac
+    # shellcheck disable=SC2086 # the manifest is whitespace separated by design
+    set -- $line
+    model=${1:-}
+    policy=${2:-}
+    argument=${3:-}
+    case $policy in
+      latest)
+        case $argument in
+          '' | *[!0-9]* | 0*) die "$SYNC_MANIFEST line $line_number: \"latest\" needs a positive count (got \"$argument\")" ;;
+        esac
+        ;;
+      specific)
+        [ -n "$argument" ] || die "$SYNC_MANIFEST line $line_number: \"specific\" needs versions such as 3,4"
+        ;;
+      all) ;;
+      *) die "$SYNC_MANIFEST line $line_number: unknown policy \"$policy\" for model \"$model\"; use latest, all or specific" ;;
+    esac
+    sync_model "$model" "$policy" "$argument" || result=1
+  done <"$SYNC_MANIFEST"
+  return $result
+}
+
+[ -n "${S3_BUCKET:-}" ] || die "S3_BUCKET is not set"
+[ -n "${SYNC_MANIFEST:-}" ] || die "SYNC_MANIFEST is not set"
+mkdir -p "$STAGING" || die "cannot create $STAGING"
+ERRFILE="$STAGING/.aws-error.$$"
+trap 'rm -f "$ERRFILE"' EXIT
+
+case ${1:-} in
+  once)
+    if sync_all; then
+      log "every model is in place"
+      exit 0
+    fi
+    log "some models cannot be served as configured (see above)"
+    exit 1
+    ;;
+  watch)
+    case $INTERVAL in
+      '' | *[!0-9]* | 0) die "SYNC_INTERVAL_SECONDS must be a positive integer (got \"$INTERVAL\")" ;;
+    esac
+    sleeper=""
+    trap 'log "stopping"; [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; rm -f "$ERRFILE"; exit 0' TERM INT
+    log "syncing every ${INTERVAL}s"
+    while :; do
+      sync_all || log "pass finished with problems; retrying in ${INTERVAL}s"
+      sleep "$INTERVAL" &
+      sleeper=$!
+      wait "$sleeper"
+      sleeper=""
+    done
+    ;;
+  *)
+    die "usage: model-sync.sh once|watch"
+    ;;
+esac
