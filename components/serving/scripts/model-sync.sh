@@ -3,7 +3,7 @@
 # _SUCCESS marker), from an S3-compatible store into $MODELS_DIR/<model>/<version>/, where TF Serving
 # finds them by polling. Versions the policy no longer wants are removed.
 #
-# A version is downloaded into $MODELS_DIR/.staging/<model>/ (same volume) and then renamed into place,
+# Versions are downloaded into $MODELS_DIR/.staging/<model>/ (same volume) and then renamed into place,
 # so TF Serving never sees a half-written version directory. Removal renames first, then deletes.
 #
 # Usage: model-sync.sh once|watch
@@ -48,6 +48,12 @@ aws_store() {
   fi
 }
 
+# The AWS CLI's last error message, on one line.
+aws_error() {
+  message=$(tr -s '\n' ' ' <"$ERRFILE")
+  printf '%s' "${message# }"
+}
+
 # "a,b,c" -> "a b c"
 words() {
   printf '%s' "$1" | tr ',' ' '
@@ -81,30 +87,40 @@ complete_versions() {
   done | sort -n -u
 }
 
-# Downloads version $2 of model $1 into the staging area, then renames it into place.
-fetch_version() {
+# fetch_versions <model> <version>...: downloads the versions with one recursive copy into the staging
+# area, then renames each complete one into place.
+fetch_versions() {
   model=$1
-  version=$2
-  target="$MODELS_DIR/$model/$version"
-  partial="$STAGING/$model/$version"
-  rm -rf "$partial"
-  if ! aws_store s3 cp --recursive --only-show-errors "s3://$S3_BUCKET/models/$model/$version/" "$partial/" 2>"$ERRFILE"; then
-    log "model \"$model\": downloading version $version from s3://$S3_BUCKET/models/$model/$version/ failed: $(cat "$ERRFILE")"
-    rm -rf "$partial"
+  shift
+  versions=$*
+  incoming="$STAGING/$model/incoming"
+  rm -rf "$incoming"
+  set -- s3 cp --recursive --only-show-errors "s3://$S3_BUCKET/models/$model/" "$incoming/" --exclude '*'
+  for version in $versions; do
+    set -- "$@" --include "$version/*"
+  done
+  if ! aws_store "$@" 2>"$ERRFILE"; then
+    log "model \"$model\": downloading version(s) $versions from s3://$S3_BUCKET/models/$model/ failed: $(aws_error)"
+    rm -rf "$incoming"
     return 1
   fi
-  if [ ! -f "$partial/_SUCCESS" ]; then
-    log "model \"$model\": version $version lost its _SUCCESS marker during the download; not serving it"
-    rm -rf "$partial"
-    return 1
-  fi
-  # rename(2) within one volume: the version appears complete or not at all.
-  if ! mv "$partial" "$target"; then
-    log "model \"$model\": could not move version $version into $target"
-    rm -rf "$partial"
-    return 1
-  fi
-  log "model \"$model\": version $version is in place"
+  fetch_status=0
+  for version in $versions; do
+    if [ ! -f "$incoming/$version/_SUCCESS" ]; then
+      log "model \"$model\": version $version lost its _SUCCESS marker during the download; not serving it"
+      fetch_status=1
+      continue
+    fi
+    # rename(2) within one volume: the version appears complete or not at all.
+    if mv "$incoming/$version" "$MODELS_DIR/$model/$version"; then
+      log "model \"$model\": version $version is in place"
+    else
+      log "model \"$model\": could not move version $version into $MODELS_DIR/$model/"
+      fetch_status=1
+    fi
+  done
+  rm -rf "$incoming"
+  return $fetch_status
 }
 
 # Removes local versions of model $1 that are not in the space separated list $2.
@@ -137,7 +153,7 @@ sync_model() {
   location="s3://$S3_BUCKET/models/$model/"
 
   if ! complete=$(complete_versions "$model"); then
-    log "model \"$model\": cannot list $location (is the store reachable, and may this pod read it?): $(cat "$ERRFILE")"
+    log "model \"$model\": cannot list $location (is the store reachable, and may this pod read it?): $(aws_error)"
     return 1
   fi
   complete=$(printf '%s' "$complete" | tr '\n' ' ')
@@ -172,10 +188,14 @@ sync_model() {
 
   mkdir -p "$MODELS_DIR/$model" "$STAGING/$model" || return 1
   status=0
+  absent=""
   for version in $wanted; do
-    [ -d "$MODELS_DIR/$model/$version" ] && continue
-    fetch_version "$model" "$version" || status=1
+    [ -d "$MODELS_DIR/$model/$version" ] || absent="$absent $version"
   done
+  if [ -n "$absent" ]; then
+    # shellcheck disable=SC2086 # one argument per version
+    fetch_versions "$model" $absent || status=1
+  fi
   # Only after the new versions are in place, so the model never has zero versions on disk.
   remove_unwanted "$model" "$wanted"
   rm -rf "$STAGING/$model"
@@ -197,8 +217,11 @@ sync_all() {
     case $line in
       '' | '#'*) continue ;;
     esac
-    # shellcheck disable=SC2086 # the manifest is whitespace separated by design
+    # The manifest is whitespace separated by design; no globbing while splitting it.
+    set -f
+    # shellcheck disable=SC2086
     set -- $line
+    set +f
     model=${1:-}
     policy=${2:-}
     argument=${3:-}
