@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { MODEL_SYNC_SCRIPT_PATH } from "../../components/serving/sync";
+import { MODEL_SYNC_SCRIPT_PATH, type SyncManifestModel, syncManifestText } from "../../components/serving/sync";
 import { AWS_CLI, type CommandResult, run, type S3TestServer, startS3Server } from "../harness/s3-server";
 
 const BUCKET = "models";
@@ -105,13 +105,14 @@ describe("model-sync.sh against an S3-protocol server", () => {
   afterAll(async () => s3?.close());
 
   let counter = 0;
-  /** A fresh models directory and a manifest with these lines. */
-  function setup(manifestLines: string[]) {
+  /** A fresh models directory and the manifest TfServing renders for these models (or these raw lines). */
+  function setup(models: SyncManifestModel[] | string[]) {
     const dir = join(work, `case-${++counter}`);
     const modelsDir = join(dir, "models");
     mkdirSync(modelsDir, { recursive: true });
     const manifest = join(dir, "store-0.models");
-    writeFileSync(manifest, `# model policy argument\n${manifestLines.join("\n")}\n`);
+    const text = models.every((m) => typeof m === "string") ? `# raw\n${models.join("\n")}\n` : syncManifestText(models as SyncManifestModel[]);
+    writeFileSync(manifest, text);
     return { dir, modelsDir, manifest };
   }
 
@@ -124,7 +125,12 @@ describe("model-sync.sh against an S3-protocol server", () => {
   }
 
   it("latest n, all and specific: syncs exactly the wanted complete versions, with every file", async () => {
-    const { modelsDir, manifest } = setup(["linear latest 2", "vision latest 1", "text specific 1", "observed all"]);
+    const { modelsDir, manifest } = setup([
+      { name: "linear", versionPolicy: { latest: 2 } },
+      { name: "vision", versionPolicy: { latest: 1 } },
+      { name: "text", versionPolicy: { specific: [1] } },
+      { name: "observed", versionPolicy: { all: true } },
+    ]);
     const result = await syncOnce(modelsDir, manifest);
     expect(result.stderr).toContain("every model is in place");
     expect(result.code).toBe(0);
@@ -141,7 +147,7 @@ describe("model-sync.sh against an S3-protocol server", () => {
   });
 
   it("ignores an upload without _SUCCESS until it completes, then serves it and drops the superseded version", async () => {
-    const { modelsDir, manifest } = setup(["rolling latest 1"]);
+    const { modelsDir, manifest } = setup([{ name: "rolling", versionPolicy: { latest: 1 } }]);
     const first = await syncOnce(modelsDir, manifest);
     expect(first.code).toBe(0);
     expect(servedVersions(modelsDir, "rolling")).toEqual(["1"]);
@@ -155,11 +161,11 @@ describe("model-sync.sh against an S3-protocol server", () => {
   });
 
   it("removes the versions that a changed policy no longer wants", async () => {
-    const { modelsDir, manifest } = setup(["text specific 1,2"]);
+    const { modelsDir, manifest } = setup([{ name: "text", versionPolicy: { specific: [2, 1] } }]);
     expect((await syncOnce(modelsDir, manifest)).code).toBe(0);
     expect(servedVersions(modelsDir, "text")).toEqual(["1", "2"]);
 
-    writeFileSync(manifest, "text specific 2\n");
+    writeFileSync(manifest, syncManifestText([{ name: "text", versionPolicy: { specific: [2] } }]));
     const result = await syncOnce(modelsDir, manifest);
     expect(result.code).toBe(0);
     expect(servedVersions(modelsDir, "text")).toEqual(["2"]);
@@ -168,7 +174,12 @@ describe("model-sync.sh against an S3-protocol server", () => {
   });
 
   it("fails naming each model without a complete version, or missing a version its policy or labels require", async () => {
-    const { modelsDir, manifest } = setup(["empty latest 1", "text specific 2,7", "observed all 7,9"]);
+    const { modelsDir, manifest } = setup([
+      { name: "empty", versionPolicy: { latest: 1 } },
+      { name: "text", versionPolicy: { specific: [2, 7] } },
+      // Labelled versions must exist even under { all: true }.
+      { name: "observed", versionPolicy: { all: true }, versionLabels: { stable: 7, canary: 9 } },
+    ]);
     const result = await syncOnce(modelsDir, manifest);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/model "empty": no complete version in s3:\/\/models\/models\/empty\//);
@@ -181,7 +192,7 @@ describe("model-sync.sh against an S3-protocol server", () => {
   });
 
   it("fails clearly when the store is unreachable", async () => {
-    const { modelsDir, manifest } = setup(["linear latest 1"]);
+    const { modelsDir, manifest } = setup([{ name: "linear", versionPolicy: { latest: 1 } }]);
     // Port 9 (discard) on loopback: nothing listens, so connections are refused at once.
     const result = await syncOnce(modelsDir, manifest, { S3_ENDPOINT: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1" });
     expect(result.code).toBe(1);
@@ -199,7 +210,7 @@ describe("model-sync.sh against an S3-protocol server", () => {
   });
 
   it("never shows a partial version under its final name: downloads land in staging on the same volume, then are renamed", async () => {
-    const { dir, modelsDir, manifest } = setup(["observed latest 1"]);
+    const { dir, modelsDir, manifest } = setup([{ name: "observed", versionPolicy: { latest: 1 } }]);
     const observations = join(dir, "observations.log");
     const result = await syncOnce(modelsDir, manifest, { AWS_CLI: OBSERVING_AWS, REAL_AWS_CLI: AWS_CLI, OBSERVATIONS: observations });
     expect(result.code).toBe(0);
@@ -225,7 +236,7 @@ describe("model-sync.sh against an S3-protocol server", () => {
     });
 
     it("picks up a version once it completes, removes the old one, never exposes a partial directory, and stops on SIGTERM", async () => {
-      const { modelsDir, manifest } = setup(["watched latest 1"]);
+      const { modelsDir, manifest } = setup([{ name: "watched", versionPolicy: { latest: 1 } }]);
       child = spawn("sh", [MODEL_SYNC_SCRIPT_PATH, "watch"], {
         env: syncEnv(modelsDir, manifest, { SYNC_INTERVAL_SECONDS: "1" }),
         stdio: ["ignore", "ignore", "pipe"],
