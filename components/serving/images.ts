@@ -4,6 +4,8 @@
 export const TF_SERVING_VERSION = "2.19.1";
 export const TF_SERVING_IMAGE = `tensorflow/serving:${TF_SERVING_VERSION}`;
 export const TF_SERVING_GPU_IMAGE = `tensorflow/serving:${TF_SERVING_VERSION}-gpu`;
+/** The official TF Serving images are published for this platform only. */
+export const TF_SERVING_IMAGE_ARCHITECTURE = "amd64";
 
 /**
  * AWS CLI v2 image for the model sync containers. Built on Amazon Linux, so it has `/bin/sh` and the

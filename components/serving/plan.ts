@@ -4,11 +4,11 @@
  * work from it.
  */
 import { selectorLabels, standardLabels } from "../common/kubernetes";
-import { AWS_CLI_IMAGE, imageVersionLabel, TF_SERVING_GPU_IMAGE, TF_SERVING_IMAGE } from "./images";
+import { AWS_CLI_IMAGE, imageVersionLabel, TF_SERVING_GPU_IMAGE, TF_SERVING_IMAGE, TF_SERVING_IMAGE_ARCHITECTURE } from "./images";
 import { batchingParametersText, MODELS_DIR, modelServerConfigText, monitoringConfigText } from "./model-server-config";
 import { groupModelsByStore, syncManifestFile, syncManifestText } from "./sync";
 import type { TfServingArgs, VersionPolicy } from "./types";
-import { DEFAULTS, defaultTerminationGracePeriod, HEADLESS_SUFFIX, validateTfServingArgs } from "./validation";
+import { TF_SERVING_DEFAULTS, defaultTerminationGracePeriod, HEADLESS_SUFFIX, validateTfServingArgs } from "./validation";
 
 export const GRPC_PORT = 8500;
 export const REST_PORT = 8501;
@@ -50,6 +50,8 @@ export interface TfServingPlan {
   labels: Record<string, string>;
   selector: Record<string, string>;
   image: string;
+  /** `kubernetes.io/arch` the pods must run on (the default images are amd64 only); undefined for custom images. */
+  nodeArchitecture?: string;
   syncImage: string;
   /** Undefined when an autoscaler owns the count. */
   replicas?: number;
@@ -88,7 +90,7 @@ export function tfServingServerArgs(options: {
     `--file_system_poll_wait_seconds=${FILE_SYSTEM_POLL_WAIT_SECONDS}`,
     // Closing connections at a maximum age re-spreads long-lived gRPC clients over the pods and drains
     // terminating pods gracefully (GOAWAY, then in-flight calls get the grace period).
-    `--grpc_channel_arguments=grpc.max_connection_age_ms=${options.grpcMaxConnectionAgeSeconds * 1000},grpc.max_connection_age_grace_ms=${DEFAULTS.grpcMaxConnectionAgeGraceSeconds * 1000}`,
+    `--grpc_channel_arguments=grpc.max_connection_age_ms=${options.grpcMaxConnectionAgeSeconds * 1000},grpc.max_connection_age_grace_ms=${TF_SERVING_DEFAULTS.grpcMaxConnectionAgeGraceSeconds * 1000}`,
   ];
   // A fresh server assigns labels before its models finish loading; without this it refuses to start.
   if (options.hasLabels) args.push("--allow_version_labels_for_unavailable_models");
@@ -122,16 +124,16 @@ export function tfServingPlan(name: string, args: TfServingArgs): TfServingPlan 
   if (args.monitoring) configFiles[MONITORING_CONFIG_FILE] = monitoringConfigText();
   for (const store of stores) configFiles[store.manifestFile] = syncManifestText(store.models.map((m) => byName.get(m)!));
 
-  const minReplicas = args.autoscaling?.minReplicas ?? args.replicas ?? DEFAULTS.replicas;
+  const minReplicas = args.autoscaling?.minReplicas ?? args.replicas ?? TF_SERVING_DEFAULTS.replicas;
   const podDisruptionBudget =
     args.podDisruptionBudget === false ? undefined : (args.podDisruptionBudget ?? (minReplicas >= 2 ? { maxUnavailable: 1 } : undefined));
-  const grpcMaxConnectionAgeSeconds = args.grpcMaxConnectionAgeSeconds ?? DEFAULTS.grpcMaxConnectionAgeSeconds;
-  const preStopDelaySeconds = args.preStopDelaySeconds ?? DEFAULTS.preStopDelaySeconds;
+  const grpcMaxConnectionAgeSeconds = args.grpcMaxConnectionAgeSeconds ?? TF_SERVING_DEFAULTS.grpcMaxConnectionAgeSeconds;
+  const preStopDelaySeconds = args.preStopDelaySeconds ?? TF_SERVING_DEFAULTS.preStopDelaySeconds;
   const service = args.service ?? {};
 
   return {
     name,
-    namespace: args.namespace ?? DEFAULTS.namespace,
+    namespace: args.namespace ?? TF_SERVING_DEFAULTS.namespace,
     serviceAccountName: name,
     deploymentName: name,
     serviceName: name,
@@ -139,15 +141,16 @@ export function tfServingPlan(name: string, args: TfServingArgs): TfServingPlan 
     labels: standardLabels({ name: APP_NAME, instance: name, component: "server", version: imageVersionLabel(image) }),
     selector: selectorLabels({ name: APP_NAME, instance: name, component: "server" }),
     image,
+    nodeArchitecture: args.image === undefined ? TF_SERVING_IMAGE_ARCHITECTURE : undefined,
     syncImage: args.syncImage ?? AWS_CLI_IMAGE,
-    replicas: args.autoscaling ? undefined : (args.replicas ?? DEFAULTS.replicas),
+    replicas: args.autoscaling ? undefined : (args.replicas ?? TF_SERVING_DEFAULTS.replicas),
     autoscaling: args.autoscaling && {
       minReplicas: args.autoscaling.minReplicas,
       maxReplicas: args.autoscaling.maxReplicas,
-      targetCpuUtilization: args.autoscaling.targetCpuUtilization ?? DEFAULTS.targetCpuUtilization,
+      targetCpuUtilization: args.autoscaling.targetCpuUtilization ?? TF_SERVING_DEFAULTS.targetCpuUtilization,
     },
     podDisruptionBudget,
-    resources: { cpu: args.resources?.cpu ?? DEFAULTS.cpu, memory: args.resources?.memory ?? DEFAULTS.memory, gpus },
+    resources: { cpu: args.resources?.cpu ?? TF_SERVING_DEFAULTS.cpu, memory: args.resources?.memory ?? TF_SERVING_DEFAULTS.memory, gpus },
     models,
     stores,
     configFiles,
@@ -163,8 +166,8 @@ export function tfServingPlan(name: string, args: TfServingArgs): TfServingPlan 
       annotations: { ...service.annotations },
       sourceRanges: "sourceRanges" in service ? service.sourceRanges : undefined,
     },
-    syncIntervalSeconds: args.syncIntervalSeconds ?? DEFAULTS.syncIntervalSeconds,
-    startupTimeoutSeconds: args.startupTimeoutSeconds ?? DEFAULTS.startupTimeoutSeconds,
+    syncIntervalSeconds: args.syncIntervalSeconds ?? TF_SERVING_DEFAULTS.syncIntervalSeconds,
+    startupTimeoutSeconds: args.startupTimeoutSeconds ?? TF_SERVING_DEFAULTS.startupTimeoutSeconds,
     preStopDelaySeconds,
     terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? defaultTerminationGracePeriod(preStopDelaySeconds, grpcMaxConnectionAgeSeconds),
     grpcMaxConnectionAgeSeconds,

@@ -120,7 +120,8 @@ export interface TfServingArgs {
   /**
    * TF Serving image. It must be pinned: `<repository>:<major>.<minor>.<patch>` or `...-gpu` (the tag
    * format of `tensorflow/serving`), optionally with `@sha256:<digest>`, or `<repository>@sha256:<digest>`.
-   * With GPUs a tagged image must be a `-gpu` build.
+   * With GPUs a tagged image must be a `-gpu` build. The default images are built for linux/amd64 only, so
+   * their pods select `kubernetes.io/arch: amd64` nodes; a custom image runs wherever it is scheduled.
    * @default `tensorflow/serving:2.19.1`, or `tensorflow/serving:2.19.1-gpu` when `resources.gpus` > 0
    */
   image?: string;
@@ -137,8 +138,11 @@ export interface TfServingArgs {
   replicas?: number;
   /** Resources of the TF Serving container. @default { cpu: "1", memory: "2Gi", gpus: 0 } */
   resources?: TfServingResources;
-  /** The GPU node pool to run on; required when `resources.gpus` > 0. Its node selector and tolerations are used. */
-  gpuPool?: Pick<GpuNodePool, "scheduling" | "gpusPerNode" | "gpuResourceName">;
+  /**
+   * The GPU node pool to run on; required when `resources.gpus` > 0. Its node selector and tolerations are
+   * used; its architecture (when known) is checked against the image.
+   */
+  gpuPool?: Pick<GpuNodePool, "scheduling" | "gpusPerNode" | "gpuResourceName"> & Partial<Pick<GpuNodePool, "architecture">>;
   /** Server-side request batching (`--enable_batching` with a BatchingParameters file). @default off */
   batching?: BatchingArgs;
   /**

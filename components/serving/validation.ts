@@ -12,7 +12,7 @@ import {
   modelVersionProblem,
   oneOf,
 } from "../common/validation";
-import { imageProblem } from "./images";
+import { imageProblem, TF_SERVING_GPU_IMAGE, TF_SERVING_IMAGE_ARCHITECTURE } from "./images";
 import type { TfServingArgs, VersionPolicy } from "./types";
 
 /** Suffix of the headless Service's name. */
@@ -24,7 +24,7 @@ const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 const VERSION_LABEL = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 
-export const DEFAULTS = {
+export const TF_SERVING_DEFAULTS = {
   namespace: "default",
   replicas: 2,
   cpu: "1",
@@ -43,7 +43,7 @@ export const DEFAULTS = {
  * maximum age (gRPC adds up to 10% jitter) and finish its in-flight calls after the preStop delay.
  */
 export function minimumTerminationGracePeriod(preStopDelaySeconds: number, grpcMaxConnectionAgeSeconds: number): number {
-  return preStopDelaySeconds + Math.ceil(grpcMaxConnectionAgeSeconds * 1.1) + DEFAULTS.grpcMaxConnectionAgeGraceSeconds;
+  return preStopDelaySeconds + Math.ceil(grpcMaxConnectionAgeSeconds * 1.1) + TF_SERVING_DEFAULTS.grpcMaxConnectionAgeGraceSeconds;
 }
 
 /** The default termination grace period: the minimum plus a few seconds of margin. */
@@ -174,6 +174,12 @@ export function validateTfServingArgs(name: string, args: TfServingArgs): IssueC
     } else if (gpus > args.gpuPool.gpusPerNode) {
       issues.add("resources.gpus", `requests ${gpus} GPUs per pod but the gpuPool's nodes have ${args.gpuPool.gpusPerNode}; use 1-${args.gpuPool.gpusPerNode}`);
     }
+    if (args.gpuPool?.architecture === "arm64" && args.image === undefined) {
+      issues.add(
+        "image",
+        `not set, so the default ${TF_SERVING_GPU_IMAGE} is used, which is built for linux/${TF_SERVING_IMAGE_ARCHITECTURE} only, but gpuPool runs arm64 nodes; set image to an arm64 build of TF Serving, or use an x86_64 pool`,
+      );
+    }
   } else if (args.gpuPool) {
     issues.add("gpuPool", "is set but resources.gpus is not; set resources.gpus to the GPUs per pod (at least 1), or remove gpuPool");
   }
@@ -236,13 +242,13 @@ export function validateTfServingArgs(name: string, args: TfServingArgs): IssueC
   }
   const grace = args.terminationGracePeriodSeconds;
   if (grace !== undefined) {
-    const preStop = isPositiveInteger(args.preStopDelaySeconds) ? args.preStopDelaySeconds : DEFAULTS.preStopDelaySeconds;
-    const validAge = age !== undefined && Number.isInteger(age) && age >= 5 && age <= 3600 ? age : DEFAULTS.grpcMaxConnectionAgeSeconds;
+    const preStop = isPositiveInteger(args.preStopDelaySeconds) ? args.preStopDelaySeconds : TF_SERVING_DEFAULTS.preStopDelaySeconds;
+    const validAge = age !== undefined && Number.isInteger(age) && age >= 5 && age <= 3600 ? age : TF_SERVING_DEFAULTS.grpcMaxConnectionAgeSeconds;
     const minimum = minimumTerminationGracePeriod(preStop, validAge);
     if (!isPositiveInteger(grace) || grace < minimum) {
       issues.add(
         "terminationGracePeriodSeconds",
-        `must be an integer >= ${minimum} (preStopDelaySeconds ${preStop} + 110% of grpcMaxConnectionAgeSeconds ${validAge} + ${DEFAULTS.grpcMaxConnectionAgeGraceSeconds}s for in-flight calls) so gRPC connections close gracefully before the pod is killed (got ${JSON.stringify(grace)})`,
+        `must be an integer >= ${minimum} (preStopDelaySeconds ${preStop} + 110% of grpcMaxConnectionAgeSeconds ${validAge} + ${TF_SERVING_DEFAULTS.grpcMaxConnectionAgeGraceSeconds}s for in-flight calls) so gRPC connections close gracefully before the pod is killed (got ${JSON.stringify(grace)})`,
       );
     }
   }

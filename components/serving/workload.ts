@@ -116,6 +116,18 @@ function serverContainer(plan: TfServingPlan, runtime: TfServingRuntime) {
   };
 }
 
+/** Node selector (architecture, GPU pool) and tolerations (GPU pool taint), when there are any. */
+function nodePlacement(plan: TfServingPlan, runtime: TfServingRuntime) {
+  const nodeSelector: Record<string, string> = {
+    ...(plan.nodeArchitecture ? { "kubernetes.io/arch": plan.nodeArchitecture } : {}),
+    ...runtime.gpuScheduling?.nodeSelector,
+  };
+  return {
+    ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
+    ...(runtime.gpuScheduling && runtime.gpuScheduling.tolerations.length > 0 ? { tolerations: runtime.gpuScheduling.tolerations } : {}),
+  };
+}
+
 /** Pod template annotations: default container for kubectl, and Prometheus scraping when monitoring is on. */
 function podAnnotations(plan: TfServingPlan): Record<string, string> {
   const annotations: Record<string, string> = { "kubectl.kubernetes.io/default-container": SERVER_CONTAINER };
@@ -158,9 +170,7 @@ export function tfServingDeployment(plan: TfServingPlan, runtime: TfServingRunti
           automountServiceAccountToken: false,
           securityContext: restrictedPodSecurityContext(),
           terminationGracePeriodSeconds: plan.terminationGracePeriodSeconds,
-          ...(runtime.gpuScheduling
-            ? { nodeSelector: runtime.gpuScheduling.nodeSelector, tolerations: runtime.gpuScheduling.tolerations }
-            : {}),
+          ...nodePlacement(plan, runtime),
           topologySpreadConstraints: ["topology.kubernetes.io/zone", "kubernetes.io/hostname"].map((topologyKey) => ({
             maxSkew: 1,
             topologyKey,

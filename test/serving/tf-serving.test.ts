@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseSmokeTargets } from "../../contracts/smoke-targets";
 import { GpuNodePool } from "../../components/compute/gpu-node-pool";
 import { ModelStore } from "../../components/storage/model-store";
+import * as publicApi from "../../components";
 import { TfServing } from "../../components/serving/tf-serving";
 import type { TfServingArgs } from "../../components/serving/types";
 import { expectValidKubernetesObjects } from "../harness/kubernetes-schema";
@@ -30,6 +31,13 @@ const container = (pod: PropertyMap, name: string) => [...(pod.initContainers ??
 const envOf = (c: PropertyMap) => Object.fromEntries((c.env as PropertyMap[]).map((e) => [e.name, e.value ?? e.valueFrom]));
 
 describe("TfServing with defaults", () => {
+  it("is exported from the package with its pure builders", () => {
+    expect(publicApi.TfServing).toBe(TfServing);
+    for (const builder of ["tfServingPlan", "tfServingDeployment", "tfServingService", "modelServerConfigText", "syncManifestText", "tfServingSmokeTarget", "validateTfServingArgs"]) {
+      expect(typeof (publicApi as Record<string, unknown>)[builder]).toBe("function");
+    }
+  });
+
   it("declares its objects as children, with the read grant bound to its service account", async () => {
     const run = await servingRun();
     const component = run.get("ml-platform:serving:TfServing", "linear-serving");
@@ -308,7 +316,7 @@ describe("TfServing options", () => {
     const server = container(pod, "tf-serving");
     expect(server.image).toBe("tensorflow/serving:2.19.1-gpu");
     expect(server.resources).toEqual({ requests: { cpu: "4", memory: "24Gi" }, limits: { memory: "24Gi", "nvidia.com/gpu": "2" } });
-    expect(pod.nodeSelector).toEqual({ "ml-platform.io/gpu-pool": "gpu" });
+    expect(pod.nodeSelector).toEqual({ "kubernetes.io/arch": "amd64", "ml-platform.io/gpu-pool": "gpu" });
     expect(pod.tolerations).toEqual([{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
     // The sync containers need no GPU.
     expect(container(pod, "model-sync-0").resources.limits).not.toHaveProperty("nvidia.com/gpu");
@@ -316,10 +324,12 @@ describe("TfServing options", () => {
     await expectValidKubernetesObjects(run);
   });
 
-  it("CPU pods get no node selector or tolerations", async () => {
+  it("CPU pods with the default (amd64-only) image select amd64 nodes; custom images run anywhere; no tolerations", async () => {
     const pod = podSpecOf(await servingRun());
-    expect(pod.nodeSelector).toBeUndefined();
+    expect(pod.nodeSelector).toEqual({ "kubernetes.io/arch": "amd64" });
     expect(pod.tolerations).toBeUndefined();
+    const custom = podSpecOf(await servingRun(() => ({ clusterName: "ml-prod", image: "registry.example.com/tf-serving-multiarch:2.19.1" })));
+    expect(custom.nodeSelector).toBeUndefined();
   });
 
   it("batching: a BatchingParameters file and --enable_batching", async () => {

@@ -82,6 +82,14 @@ describe("TfServing validation", () => {
     expect(problems({ resources: { gpus: 1 }, gpuPool: onePerNodePool })).toEqual([]);
   });
 
+  it("rejects the default (amd64-only) GPU image on an arm64 pool, unless an image is given", () => {
+    const armPool = { ...onePerNodePool, architecture: "arm64" as const };
+    expect(problemText({ resources: { gpus: 1 }, gpuPool: armPool })).toBe(
+      "image: not set, so the default tensorflow/serving:2.19.1-gpu is used, which is built for linux/amd64 only, but gpuPool runs arm64 nodes; set image to an arm64 build of TF Serving, or use an x86_64 pool",
+    );
+    expect(problems({ resources: { gpus: 1 }, gpuPool: armPool, image: "registry.example.com/tf-serving-arm64:2.19.1-gpu" })).toEqual([]);
+  });
+
   it("rejects replicas < 1, autoscaling min > max, and replicas together with autoscaling", () => {
     expect(problemText({ replicas: 0 })).toBe("replicas: must be an integer >= 1 (got 0)");
     expect(problemText({ autoscaling: { minReplicas: 5, maxReplicas: 2 } })).toBe("autoscaling: minReplicas (5) must be <= maxReplicas (2)");
