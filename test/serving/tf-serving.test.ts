@@ -448,3 +448,33 @@ describe("TfServing options", () => {
     await expectValidKubernetesObjects(run);
   });
 });
+
+describe("the README example", () => {
+  it("two models with labels on a GPU pool with an autoscaler: valid objects and a valid smoke target", async () => {
+    const run = await runInMocks(() => {
+      const store = new ModelStore("models", { bucketName: "acme-ml-models-prod" });
+      const pool = new GpuNodePool("gpu", { clusterName: "ml-prod", subnetIds: ["subnet-a"], instanceTypes: ["g5.2xlarge"], scaling: { min: 1, desired: 2, max: 6 } });
+      return new TfServing("ranking", {
+        clusterName: "ml-prod",
+        namespace: "ml",
+        models: [
+          { name: "ranker", store, versionPolicy: { specific: [41, 42] }, versionLabels: { stable: 41, canary: 42 } },
+          { name: "embedder", store, versionPolicy: { latest: 1 } },
+        ],
+        gpuPool: pool,
+        resources: { cpu: "4", memory: "28Gi", gpus: 1 },
+        autoscaling: { minReplicas: 2, maxReplicas: 6, targetCpuUtilization: 60 },
+        batching: { maxBatchSize: 64, batchTimeoutMicros: 2000, numBatchThreads: 4 },
+        monitoring: true,
+      });
+    });
+    expect(await expectValidKubernetesObjects(run)).toBe(8);
+    expect(await unwrap(run.result.grpcEndpoint)).toBe("ranking.ml.svc.cluster.local:8500");
+    const target = await unwrap(run.result.smokeTarget);
+    expect(parseSmokeTargets({ endpoints: [target] }).endpoints[0].models).toEqual([
+      { name: "ranker", version: 41, label: "stable" },
+      { name: "ranker", version: 42, label: "canary" },
+      { name: "embedder" },
+    ]);
+  });
+});
