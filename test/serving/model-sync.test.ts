@@ -13,6 +13,7 @@ import { AWS_CLI, type CommandResult, run, type S3TestServer, startS3Server } fr
 
 const BUCKET = "models";
 const OBSERVING_AWS = join(__dirname, "fixtures", "observing-aws.sh");
+const FAILING_DOWNLOAD_AWS = join(__dirname, "fixtures", "failing-download-aws.sh");
 
 /** The files of one exported version (a stand-in SavedModel) and their contents. */
 function versionFiles(model: string, version: number, shards = 2): Record<string, string> {
@@ -48,6 +49,8 @@ const FIXTURE: FixtureVersion[] = [
   { model: "watched", version: 1, complete: true },
   { model: "watched", version: 2, complete: false, shards: 24 },
   { model: "observed", version: 7, complete: true, shards: 8 },
+  { model: "flaky", version: 1, complete: true },
+  { model: "flaky", version: 2, complete: true },
 ];
 
 function writeTree(root: string, files: Record<string, string>): void {
@@ -200,6 +203,22 @@ describe("model-sync.sh against an S3-protocol server", () => {
       /model "linear": cannot list s3:\/\/models\/models\/linear\/ \(is the store reachable, and may this pod read it\?\): Could not connect to the endpoint URL/,
     );
     expect(servedVersions(modelsDir, "linear")).toEqual([]);
+  });
+
+  it("keeps the versions on disk when a download fails, and says so", async () => {
+    const { modelsDir, manifest } = setup([{ name: "flaky", versionPolicy: { specific: [1] } }]);
+    expect((await syncOnce(modelsDir, manifest)).code).toBe(0);
+    expect(servedVersions(modelsDir, "flaky")).toEqual(["1"]);
+
+    writeFileSync(manifest, syncManifestText([{ name: "flaky", versionPolicy: { latest: 1 } }]));
+    const result = await syncOnce(modelsDir, manifest, { AWS_CLI: FAILING_DOWNLOAD_AWS, REAL_AWS_CLI: AWS_CLI });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/model "flaky": downloading version\(s\) 2 from s3:\/\/models\/models\/flaky\/ failed: download failed: Connection was closed/);
+    expect(result.stderr).toMatch(/model "flaky": keeping the versions on disk until the wanted ones are in place/);
+    // Version 1 is no longer wanted, but it is all the model has: it stays until version 2 arrives.
+    expect(servedVersions(modelsDir, "flaky")).toEqual(["1"]);
+    expect(readTree(join(modelsDir, "flaky", "1"))).toEqual(expectedTree("flaky", 1));
+    expect(readdirSync(join(modelsDir, ".staging"))).toEqual([]);
   });
 
   it("rejects a malformed manifest line, naming the line and the allowed policies", async () => {

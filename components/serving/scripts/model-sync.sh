@@ -1,7 +1,7 @@
 #!/bin/sh
 # Copies the model versions that each model's policy wants, and only complete ones (those with a
 # _SUCCESS marker), from an S3-compatible store into $MODELS_DIR/<model>/<version>/, where TF Serving
-# finds them by polling. Versions the policy no longer wants are removed.
+# finds them by polling. Versions the policy no longer wants are removed once the wanted ones are in place.
 #
 # Versions are downloaded into $MODELS_DIR/.staging/<model>/ (same volume) and then renamed into place,
 # so TF Serving never sees a half-written version directory. Removal renames first, then deletes.
@@ -71,6 +71,7 @@ contains() {
 # model's prefix. Only keys models/<model>/<positive integer>/_SUCCESS count.
 complete_versions() {
   prefix="models/$1/"
+  # shellcheck disable=SC2016 # the backquotes are a JMESPath literal, not shell
   keys=$(aws_store s3api list-objects-v2 --bucket "$S3_BUCKET" --prefix "$prefix" \
     --query 'Contents[?ends_with(Key, `/_SUCCESS`)].Key' --output text 2>"$ERRFILE") || return 1
   printf '%s\n' "$keys" | tr '\t' '\n' | while IFS= read -r key; do
@@ -166,6 +167,7 @@ sync_model() {
   case $policy in
     latest)
       # The n highest complete versions.
+      # shellcheck disable=SC2086 # one line per version
       wanted=$(printf '%s\n' $complete | tail -n "$argument" | tr '\n' ' ')
       ;;
     all)
@@ -196,9 +198,14 @@ sync_model() {
     # shellcheck disable=SC2086 # one argument per version
     fetch_versions "$model" $absent || status=1
   fi
-  # Only after the new versions are in place, so the model never has zero versions on disk.
-  remove_unwanted "$model" "$wanted"
-  rm -rf "$STAGING/$model"
+  # Only once every wanted version is in place, so a failed download never leaves the model with fewer
+  # (or zero) versions on disk than before.
+  if [ "$status" -eq 0 ] && [ -n "$(printf '%s' "$wanted" | tr -d ' ')" ]; then
+    remove_unwanted "$model" "$wanted"
+  elif [ "$status" -ne 0 ]; then
+    log "model \"$model\": keeping the versions on disk until the wanted ones are in place"
+  fi
+  rm -rf "${STAGING:?}/$model"
 
   if [ -n "$missing" ]; then
     log "model \"$model\": version(s)$missing required by its policy or labels have no complete copy in $location (complete versions: $complete)"
