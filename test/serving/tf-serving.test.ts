@@ -15,7 +15,10 @@ const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 
 type ArgsWithoutStores = Omit<TfServingArgs, "models"> & { models?: TfServingArgs["models"] };
 
-/** Declares a ModelStore and a TfServing serving `linear` from it (plus whatever `extra` sets). */
+/**
+ * Declares a ModelStore and a TfServing serving `linear` from it (plus whatever `extra` sets), and checks
+ * every Kubernetes object it declared against the Kubernetes schema.
+ */
 async function servingRun(extra: (store: ModelStore) => ArgsWithoutStores = () => ({ clusterName: "ml-prod" }), name = "linear-serving") {
   const run = await runInMocks(() => {
     const store = new ModelStore("models", { bucketName: "acme-models" });
@@ -23,6 +26,7 @@ async function servingRun(extra: (store: ModelStore) => ArgsWithoutStores = () =
     const serving = new TfServing(name, { models: [{ name: "linear", store }], ...args });
     return { serving, store };
   });
+  expect(await expectValidKubernetesObjects(run)).toBeGreaterThanOrEqual(5);
   return run;
 }
 
@@ -304,6 +308,7 @@ describe("TfServing options", () => {
     });
     expect(run.get(CONFIG_MAP, "linear-serving-config").inputs.data["sync-store-0.models"]).toContain("\nlinear all 2,7\n");
     expect(run.get(CONFIG_MAP, "linear-serving-config").inputs.data["models.config"]).toMatch(/model_version_policy \{\s+all \{\s+\}\s+\}/);
+    await expectValidKubernetesObjects(run);
   });
 
   it("GPUs: the -gpu image, the pool's node selector and tolerations, and nvidia.com/gpu limits", async () => {
