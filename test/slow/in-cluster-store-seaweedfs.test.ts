@@ -42,6 +42,18 @@ async function freePortPair(): Promise<number> {
   throw new Error("no free port pair");
 }
 
+/** Stops a process we started: SIGTERM, then SIGKILL if it has not exited after a grace period. */
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const grace = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 10_000).unref());
+  if ((await Promise.race([exited, grace])) === "timeout") {
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
 const decode = (value: string) => Buffer.from(value, "base64").toString("utf8");
 
 /** The identity fragments the store and its grants put in the identities Secret (key -> JSON). */
@@ -133,11 +145,11 @@ describe("InClusterModelStore identities on a real SeaweedFS server", () => {
     expect(created.code, `${created.stdout}${created.stderr}\n${serverLog.slice(-3000)}`).toBe(0);
   }, 240_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     reloader?.kill("SIGTERM");
-    server?.kill("SIGTERM");
+    await stop(server);
     rmSync(work, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it("creates the bucket idempotently with the admin identity", async () => {
     const again = await s3Client(credentialOf(mocks, "models-admin-credentials"), ["create-bucket"]);
