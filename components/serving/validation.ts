@@ -17,6 +17,11 @@ import type { TfServingArgs, VersionPolicy } from "./types";
 
 /** Suffix of the headless Service's name. */
 export const HEADLESS_SUFFIX = "-headless";
+/**
+ * Longest component name: it prefixes the grants (`<name>-store-<n>`), and InClusterModelStore takes
+ * grant names of up to 40 characters (ModelStore's IAM role names leave more room).
+ */
+export const MAX_NAME_LENGTH = 32;
 export const SERVICE_TYPES = ["ClusterIP", "InternalLoadBalancer"] as const;
 export const POLICY_KINDS = ["{ latest: n }", "{ all: true }", "{ specific: [versions] }"];
 
@@ -93,9 +98,13 @@ function describePolicy(policy: VersionPolicy): string {
 /** Every problem with TfServing arguments (empty when valid). Pure; exported for tests and config validation. */
 export function validateTfServingArgs(name: string, args: TfServingArgs): IssueCollector {
   const issues = new IssueCollector();
-  const maxNameLength = 63 - HEADLESS_SUFFIX.length;
-  const nameProblem = dnsLabelProblem(name, maxNameLength);
-  if (nameProblem) issues.add("name", `the component name names its Service, Deployment and ServiceAccount: ${nameProblem}`);
+  const nameProblem = dnsLabelProblem(name, MAX_NAME_LENGTH);
+  if (nameProblem) {
+    issues.add(
+      "name",
+      `the component name names its Service, Deployment, ServiceAccount and model store grants ("<name>-store-<n>", which stores may limit to 40 characters): ${nameProblem}`,
+    );
+  }
 
   if (args.namespace !== undefined) {
     const problem = dnsLabelProblem(args.namespace);

@@ -38,8 +38,7 @@ export const modelMetadataPath = (model: string) => `/v1/models/${model}/metadat
 function syncContainer(plan: TfServingPlan, runtime: TfServingRuntime, index: number, mode: "once" | "watch") {
   const store = runtime.stores[index];
   const manifest = plan.stores[index].manifestFile;
-  const env: EnvVar[] = [
-    ...store.env,
+  const own: EnvVar[] = [
     { name: "S3_BUCKET", value: store.bucketName },
     ...(store.endpoint ? [{ name: "S3_ENDPOINT", value: store.endpoint }] : []),
     { name: "AWS_CLI", value: AWS_CLI_PATH },
@@ -49,6 +48,10 @@ function syncContainer(plan: TfServingPlan, runtime: TfServingRuntime, index: nu
     { name: "HOME", value: "/tmp" },
     ...(mode === "watch" ? [{ name: "SYNC_INTERVAL_SECONDS", value: String(plan.syncIntervalSeconds) }] : []),
   ];
+  // The grant's variables (credentials, region; some stores also set S3_ENDPOINT) come first; a name is
+  // never listed twice.
+  const ownNames = new Set(own.map((e) => e.name));
+  const env = [...store.env.filter((e) => !ownNames.has(e.name as string)), ...own];
   return {
     name: mode === "once" ? syncInitContainerName(index) : syncSidecarName(index),
     image: plan.syncImage,

@@ -1,7 +1,8 @@
 /**
- * A second ModelStoreBackend for tests: an S3-compatible store inside the cluster whose grants are static
- * credentials kept in a Secret. TfServing must work with it exactly as with the AWS ModelStore, which is
- * what "never assume AWS" means in practice.
+ * A ModelStoreBackend that can be created without the Pulumi runtime, for tests of the pure builders
+ * (validation, plan, config files), which only need stores as values to group models by. An S3-compatible
+ * store with static credentials in a Secret, like InClusterModelStore; the component tests use the real
+ * ModelStore and InClusterModelStore.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -11,8 +12,6 @@ export class StaticCredentialsStore implements ModelStoreBackend {
   readonly bucketName: pulumi.Output<string>;
   readonly region = pulumi.output("us-east-1");
   readonly endpoint: pulumi.Output<string | undefined>;
-  /** Every grant asked for, in order. */
-  readonly grantRequests: Array<{ name: string; args: ModelAccessGrantArgs; parent?: pulumi.Resource }> = [];
 
   constructor(bucket = "in-cluster-models", endpoint = "http://objects.storage.svc.cluster.local:9000") {
     this.bucketName = pulumi.output(bucket);
@@ -24,7 +23,6 @@ export class StaticCredentialsStore implements ModelStoreBackend {
   }
 
   grantAccess(name: string, args: ModelAccessGrantArgs, opts: GrantOptions = {}): ModelAccessGrant {
-    this.grantRequests.push({ name, args, parent: opts.parent });
     const secret = new k8s.core.v1.Secret(
       `${name}-credentials`,
       {

@@ -6,8 +6,9 @@ import * as publicApi from "../../components";
 import { TfServing } from "../../components/serving/tf-serving";
 import type { TfServingArgs } from "../../components/serving/types";
 import { expectValidKubernetesObjects } from "../harness/kubernetes-schema";
+import { expectRestrictedPods } from "../harness/pod-security";
 import { type PropertyMap, type RecordedResource, runInMocks, unwrap } from "../harness/pulumi-mocks";
-import { StaticCredentialsStore } from "./stores";
+import { InClusterModelStore } from "../../components/storage/in-cluster/in-cluster-model-store";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const SERVICE = "kubernetes:core/v1:Service";
@@ -27,6 +28,7 @@ async function servingRun(extra: (store: ModelStore) => ArgsWithoutStores = () =
     return { serving, store };
   });
   expect(await expectValidKubernetesObjects(run)).toBeGreaterThanOrEqual(5);
+  expect(expectRestrictedPods(run)).toBe(1);
   return run;
 }
 
@@ -232,10 +234,9 @@ describe("TfServing with defaults", () => {
 
 describe("TfServing options", () => {
   it("serves models from several stores with one grant, init container and sidecar per store, never assuming AWS", async () => {
-    let inCluster!: StaticCredentialsStore;
     const run = await runInMocks(() => {
-      inCluster = new StaticCredentialsStore();
       const store = new ModelStore("models", { bucketName: "acme-models" });
+      const inCluster = new InClusterModelStore("objects", { namespace: "storage", bucketName: "local-models" });
       return new TfServing("mixed", {
         clusterName: "ml-prod",
         namespace: "ml",
@@ -246,35 +247,48 @@ describe("TfServing options", () => {
         ],
       });
     });
-    // One AWS grant for linear and text, one in-cluster grant for vision.
-    const policy = JSON.parse(run.get("aws:iam/rolePolicy:RolePolicy").inputs.policy);
-    expect(JSON.stringify(policy)).toContain("models/linear/");
-    expect(JSON.stringify(policy)).toContain("models/text/");
-    expect(JSON.stringify(policy)).not.toContain("models/vision/");
-    expect(inCluster.grantRequests).toHaveLength(1);
-    expect(inCluster.grantRequests[0].name).toBe("mixed-store-1");
-    expect(inCluster.grantRequests[0].args).toMatchObject({ access: "read", models: ["vision"], serviceAccount: { namespace: "ml", name: "mixed" } });
-    expect(inCluster.grantRequests[0].parent).toBe(run.result);
+    const component = run.get("ml-platform:serving:TfServing", "mixed");
+    // One AWS grant for linear and text...
+    const policy = JSON.stringify(JSON.parse(run.get("aws:iam/rolePolicy:RolePolicy").inputs.policy));
+    expect(policy).toContain("models/linear/");
+    expect(policy).toContain("models/text/");
+    expect(policy).not.toContain("models/vision/");
+    expect(run.parentOf(run.get("aws:iam/role:Role"))).toBe(component);
+    // ...and one in-cluster grant for vision: a static credential in the pods' namespace.
+    const credentials = run.get("kubernetes:core/v1:Secret", "mixed-store-1-store-credentials");
+    expect(credentials.inputs.metadata.namespace).toBe("ml");
+    expect(run.parentOf(credentials)).toBe(component);
 
     const pod = podSpecOf(run, "mixed");
     expect(pod.initContainers.map((c: PropertyMap) => c.name)).toEqual(["model-sync-init-0", "model-sync-init-1", "model-sync-0", "model-sync-1"]);
     const aws = envOf(container(pod, "model-sync-init-0"));
     const local = envOf(container(pod, "model-sync-1"));
-    expect(aws).toMatchObject({ S3_BUCKET: "acme-models", SYNC_MANIFEST: "/etc/tf-serving/sync-store-0.models" });
+    expect(aws).toMatchObject({ S3_BUCKET: "acme-models", SYNC_MANIFEST: "/etc/tf-serving/sync-store-0.models", AWS_REGION: "us-west-2" });
     expect(local).toMatchObject({
-      S3_BUCKET: "in-cluster-models",
-      S3_ENDPOINT: "http://objects.storage.svc.cluster.local:9000",
+      S3_BUCKET: "local-models",
+      S3_ENDPOINT: "http://objects.storage.svc.cluster.local:8333",
       SYNC_MANIFEST: "/etc/tf-serving/sync-store-1.models",
-      AWS_ACCESS_KEY_ID: { secretKeyRef: { name: "mixed-store-1-credentials", key: "accessKeyId" } },
+      AWS_ACCESS_KEY_ID: { secretKeyRef: { name: credentials.inputs.metadata.name, key: "AWS_ACCESS_KEY_ID" } },
+      AWS_REGION: "us-east-1",
     });
-    // Credentials of one store never reach the other store's containers.
+    // Credentials of one store never reach the other store's containers, and no variable is listed twice.
     expect(aws).not.toHaveProperty("AWS_ACCESS_KEY_ID");
+    expect(aws).not.toHaveProperty("S3_ENDPOINT");
+    for (const c of pod.initContainers as PropertyMap[]) {
+      const names = (c.env as PropertyMap[]).map((e) => e.name);
+      expect(new Set(names).size).toBe(names.length);
+    }
 
     const data = run.get(CONFIG_MAP, "mixed-config").inputs.data;
     expect(data["sync-store-0.models"]).toContain("\nlinear latest 1\ntext all\n");
     expect(data["sync-store-1.models"]).toContain("\nvision latest 2\n");
-    expect(run.get(DEPLOYMENT, "mixed").dependencies).toContain(run.get("kubernetes:core/v1:Secret").urn);
-    expect(await expectValidKubernetesObjects(run)).toBe(8);
+    // The pods wait for both grants, including the in-cluster store's credential check.
+    const deployment = run.get(DEPLOYMENT, "mixed");
+    expect(deployment.dependencies).toContain(credentials.urn);
+    expect(deployment.dependencies).toContain(run.get("kubernetes:batch/v1:Job", "mixed-store-1-store-check").urn);
+    expect(deployment.dependencies).toContain(run.get("aws:eks/podIdentityAssociation:PodIdentityAssociation").urn);
+    await expectValidKubernetesObjects(run);
+    expectRestrictedPods(run);
   });
 
   it("version labels: a specific policy, labels in models.config, the flag TF Serving needs, and label checks for the smoke suite", async () => {
@@ -299,6 +313,7 @@ describe("TfServing options", () => {
     ]);
     expect(() => parseSmokeTargets({ endpoints: [target] })).not.toThrow();
     await expectValidKubernetesObjects(labelled);
+    expect(expectRestrictedPods(labelled)).toBe(1);
   });
 
   it("labels with { all: true } make the sync require the labelled versions", async () => {
@@ -309,6 +324,7 @@ describe("TfServing options", () => {
     expect(run.get(CONFIG_MAP, "linear-serving-config").inputs.data["sync-store-0.models"]).toContain("\nlinear all 2,7\n");
     expect(run.get(CONFIG_MAP, "linear-serving-config").inputs.data["models.config"]).toMatch(/model_version_policy \{\s+all \{\s+\}\s+\}/);
     await expectValidKubernetesObjects(run);
+    expect(expectRestrictedPods(run)).toBe(1);
   });
 
   it("GPUs: the -gpu image, the pool's node selector and tolerations, and nvidia.com/gpu limits", async () => {
@@ -327,6 +343,7 @@ describe("TfServing options", () => {
     expect(container(pod, "model-sync-0").resources.limits).not.toHaveProperty("nvidia.com/gpu");
     expect(run.get(DEPLOYMENT, "vision-serving").inputs.metadata.labels["app.kubernetes.io/version"]).toBe("2.19.1-gpu");
     await expectValidKubernetesObjects(run);
+    expect(expectRestrictedPods(run)).toBe(1);
   });
 
   it("CPU pods with the default (amd64-only) image select amd64 nodes; custom images run anywhere; no tolerations", async () => {
@@ -475,6 +492,7 @@ describe("the README example", () => {
     });
     expect(await expectValidKubernetesObjects(run)).toBe(8);
     expect(await unwrap(run.result.grpcEndpoint)).toBe("ranking.ml.svc.cluster.local:8500");
+    expect(expectRestrictedPods(run)).toBe(1);
     const target = await unwrap(run.result.smokeTarget);
     expect(parseSmokeTargets({ endpoints: [target] }).endpoints[0].models).toEqual([
       { name: "ranker", version: 41, label: "stable" },

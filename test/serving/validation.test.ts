@@ -144,7 +144,10 @@ describe("TfServing validation", () => {
 
   it("rejects names that cannot name Kubernetes objects", () => {
     expect(problemText({ namespace: "ML" })).toMatch(/^namespace: "ML" must be 1-63 lowercase letters/m);
-    expect(problemText({}, "x".repeat(55))).toMatch(/^name: the component name names its Service, Deployment and ServiceAccount: "x{55}" must be 1-54 lowercase letters/m);
+    expect(problemText({}, "x".repeat(33))).toMatch(
+      /^name: the component name names its Service, Deployment, ServiceAccount and model store grants \("<name>-store-<n>", which stores may limit to 40 characters\): "x{33}" must be 1-32 lowercase letters/m,
+    );
+    expect(problems({}, "x".repeat(32))).toEqual([]);
     expect(problemText({ clusterName: "" })).toMatch(/^clusterName: is required/m);
   });
 
