@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+// Slow suite (`npm run test:slow`, run by .ci/run): tests that build or start real servers.
+export default defineConfig({
+  test: {
+    include: ["test/slow/**/*.test.ts"],
+    pool: "forks",
+    testTimeout: 120_000,
+    hookTimeout: 600_000,
+  },
+});
