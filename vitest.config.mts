@@ -1,10 +1,10 @@
-import { configDefaults, defineConfig } from "vitest/config";
+import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // The slow suite (real TensorFlow training) has its own config: vitest.slow.config.mts.
-    exclude: [...configDefaults.exclude, "test/slow/**"],
+    // test/slow/ runs with `npm run test:slow` (vitest.slow.config.mts).
+    exclude: ["test/slow/**", "node_modules/**"],
     // Pulumi's mock runtime keeps global state per process: one file per worker keeps runs isolated.
     pool: "forks",
     testTimeout: 30_000,

@@ -1,11 +1,12 @@
 import { defineConfig } from "vitest/config";
 
-// The slow suite (`npm run test:slow`): runs real training with TensorFlow CPU. Kept out of `npm test`.
+// Slow suite (`npm run test:slow`, run by .ci/run): tests that build or start real servers, or train a
+// real model with TensorFlow CPU.
 export default defineConfig({
   test: {
     include: ["test/slow/**/*.test.ts"],
     pool: "forks",
     testTimeout: 300_000,
-    hookTimeout: 300_000,
+    hookTimeout: 600_000,
   },
 });

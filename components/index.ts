@@ -10,4 +10,8 @@ export * from "./storage/model-store";
 export * from "./compute/gpu-instances";
 export * from "./compute/nvidia-device-plugin";
 export * from "./compute/gpu-node-pool";
+export * from "./storage/in-cluster/seaweedfs-identities";
+export * from "./storage/in-cluster/in-cluster-store-specs";
+export * from "./storage/in-cluster/in-cluster-model-store";
+export * from "./serving";
 export * from "./training";

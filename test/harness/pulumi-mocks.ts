@@ -5,6 +5,7 @@
  * resource options (protect, retainOnDelete, ignoreChanges, dependsOn, provider) and which inputs are secret.
  * Outputs are deterministic: ids, ARNs and names derive from the resource name only.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 
@@ -72,7 +73,18 @@ function unwrapSecrets(value: any, path: string, secretPaths: string[]): any {
   return value;
 }
 
+/**
+ * The value the mocks give a `random` resource named `name`: deterministic, distinct per name, of the
+ * requested length, so tests can search rendered objects for it (e.g. to prove a secret never leaks).
+ */
+export function mockRandomValue(name: string, length = 16): string {
+  const seed = createHash("sha256").update(`mock-random-${name}`).digest("hex").toUpperCase();
+  return seed.repeat(Math.ceil(length / seed.length)).slice(0, length);
+}
+
 const defaultResourceState: Record<string, MockStateFn> = {
+  "random:index/randomPassword:RandomPassword": ({ name, inputs }) => ({ result: mockRandomValue(name, inputs.length), bcryptHash: "mock" }),
+  "random:index/randomString:RandomString": ({ name, inputs }) => ({ result: mockRandomValue(name, inputs.length) }),
   "aws:s3/bucket:Bucket": ({ name, inputs }) => {
     const bucket = inputs.bucket ?? `${name}-bucket`;
     return { bucket, arn: `arn:aws:s3:::${bucket}`, region: inputs.region ?? MOCK_REGION };

@@ -56,7 +56,7 @@ export function run(command: string, args: string[], options: { env?: NodeJS.Pro
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
-    // A command that exits without reading its input closes the pipe; that is not an error.
+    // A child that exits without reading stdin closes the pipe first: that EPIPE is not an error here.
     child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });

@@ -1,0 +1,330 @@
+/**
+ * A typed client for TF Serving's gRPC API (PredictionService and ModelService) over @grpc/grpc-js.
+ * Every call has a deadline; failures are typed errors (errors.ts).
+ */
+import * as grpc from "@grpc/grpc-js";
+import { RequestError, ResponseError, ServerStatusError, TensorValueError, grpcStatusError } from "./errors";
+import type {
+  ClassificationRequest,
+  ClassificationResponse,
+  Example,
+  Feature,
+  GetModelMetadataRequest,
+  GetModelMetadataResponse,
+  GetModelStatusRequest,
+  GetModelStatusResponse,
+  Input,
+  ModelServerConfig,
+  ModelSpec,
+  PredictRequest,
+  PredictResponse,
+  RegressionRequest,
+  RegressionResponse,
+  ReloadConfigRequest,
+  ReloadConfigResponse,
+  SignatureDef,
+  TensorProto,
+} from "./messages";
+import { MODEL_SERVICE, PREDICTION_SERVICE, methodDefinition, type ServiceName } from "./protos";
+import { signatureFromDef, type Signature } from "./signatures";
+import { decodeTensor, encodeTensor, type EncodeOptions, type Tensor } from "./tensor-codec";
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export interface TfServingClientOptions {
+  /** gRPC address of the model server, HOST:PORT (e.g. "linear-serving.ml.svc.cluster.local:8500"). */
+  endpoint: string;
+  /**
+   * Transport security. `false` (default): plaintext. `true`: TLS with the system's root
+   * certificates. `{ ca }`: TLS trusting this PEM CA bundle; `serverName` overrides the name the
+   * certificate is checked against.
+   */
+  tls?: boolean | { ca?: string | Buffer; serverName?: string };
+  /** Deadline of each call in milliseconds, unless the call sets its own. @default 30000 */
+  timeoutMs?: number;
+  /**
+   * Extra channel options for @grpc/grpc-js. By default message sizes are unlimited in both
+   * directions (large tensors), unlike gRPC's 4 MiB receive limit.
+   */
+  channelOptions?: grpc.ChannelOptions;
+}
+
+export interface CallOptions {
+  /** Deadline of this call in milliseconds; 0 or Infinity for none. */
+  timeoutMs?: number;
+  /** Cancels the call (it then fails with CancelledError). */
+  signal?: AbortSignal;
+}
+
+/** Which model, and optionally which version (number) or version label. */
+export interface ModelRef {
+  model: string;
+  version?: number | bigint | string;
+  label?: string;
+}
+
+export interface SignatureRef extends ModelRef {
+  /** @default "serving_default" (the server's default) */
+  signature?: string;
+}
+
+/** The model spec a server reports having used. */
+export interface ModelSpecInfo {
+  name: string;
+  version?: number;
+  label?: string;
+  signature?: string;
+}
+
+export interface PredictInput extends SignatureRef {
+  inputs: Readonly<Record<string, Tensor>>;
+  /** Outputs to compute; all of the signature's when empty. */
+  outputFilter?: string[];
+  /** How numeric inputs are packed (see EncodeOptions). @default "content" */
+  packing?: EncodeOptions["packing"];
+}
+
+export interface PredictResult {
+  modelSpec: ModelSpecInfo;
+  outputs: Record<string, Tensor>;
+}
+
+export interface ModelMetadata {
+  modelSpec: ModelSpecInfo;
+  /** The SignatureDefMap unpacked from the response's "signature_def" Any, as sent. */
+  signatureDefs: Record<string, SignatureDef>;
+  /** The same signatures, simplified (dtype and static shape per input and output). */
+  signatures: Record<string, Signature>;
+}
+
+export interface ModelVersionState {
+  version: number;
+  /** START, LOADING, AVAILABLE, UNLOADING, END or UNKNOWN. */
+  state: string;
+  status: { code: string; message: string };
+}
+
+/** Features of one tf.Example: numbers become float_list, bigints int64_list, strings and bytes bytes_list. */
+export type FeatureInit =
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | readonly number[]
+  | readonly bigint[]
+  | readonly (string | Uint8Array)[]
+  | { floats: readonly number[] }
+  | { int64s: readonly (number | bigint | string)[] }
+  | { bytes: readonly (string | Uint8Array)[] };
+
+export interface ExamplesInput extends SignatureRef {
+  /** The examples: built with `example()` or given as tensorflow.Example messages. */
+  examples: readonly Example[];
+  /** Features shared by all examples (ExampleListWithContext). */
+  context?: Example;
+}
+
+export interface ClassLabel {
+  label: string;
+  score: number;
+}
+
+/** A tensorflow.Example from plain feature values. */
+export function example(features: Readonly<Record<string, FeatureInit>>): Example {
+  const feature: Record<string, Feature> = {};
+  for (const [name, init] of Object.entries(features)) feature[name] = featureFrom(name, init);
+  return { features: { feature } };
+}
+
+function featureFrom(name: string, init: FeatureInit): Feature {
+  const bytes = (values: readonly (string | Uint8Array)[]) => ({ bytes_list: { value: values.map((v) => (typeof v === "string" ? Buffer.from(v) : v)) } });
+  const int64s = (values: readonly (number | bigint | string)[]) => ({ int64_list: { value: values.map((v) => String(v)) } });
+  if (typeof init === "number") return { float_list: { value: [init] } };
+  if (typeof init === "bigint") return int64s([init]);
+  if (typeof init === "string" || init instanceof Uint8Array) return bytes([init]);
+  if (Array.isArray(init)) {
+    if (init.length === 0 || typeof init[0] === "number") return { float_list: { value: [...(init as number[])] } };
+    if (typeof init[0] === "bigint") return int64s(init as bigint[]);
+    return bytes(init as (string | Uint8Array)[]);
+  }
+  if ("floats" in init) return { float_list: { value: [...init.floats] } };
+  if ("int64s" in init) return int64s(init.int64s);
+  if ("bytes" in init) return bytes(init.bytes);
+  throw new RequestError(`feature "${name}": unsupported value`);
+}
+
+/** The ModelSpec for a reference; version and label exclude each other. */
+export function modelSpecFor(ref: SignatureRef): ModelSpec {
+  if (!ref.model) throw new RequestError("a model name is required");
+  const spec: ModelSpec = { name: ref.model };
+  if (ref.version !== undefined && ref.label !== undefined) throw new RequestError("give a version or a label, not both");
+  if (ref.version !== undefined) {
+    const text = String(ref.version);
+    if (!/^\d+$/.test(text)) throw new RequestError(`version must be a non-negative integer (got ${text})`);
+    spec.version = { value: text };
+  }
+  if (ref.label !== undefined) {
+    if (!ref.label) throw new RequestError("label must not be empty");
+    spec.version_label = ref.label;
+  }
+  if (ref.signature !== undefined) spec.signature_name = ref.signature;
+  return spec;
+}
+
+function modelSpecInfo(spec: ModelSpec | undefined): ModelSpecInfo {
+  const info: ModelSpecInfo = { name: spec?.name ?? "" };
+  if (spec?.version?.value !== undefined) info.version = safeNumber(spec.version.value, "model_spec.version");
+  if (spec?.version_label) info.label = spec.version_label;
+  if (spec?.signature_name) info.signature = spec.signature_name;
+  return info;
+}
+
+function safeNumber(value: string | number, field: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number)) throw new ResponseError(`${field} ${value} is not a safe integer`);
+  return number;
+}
+
+function channelCredentials(tls: TfServingClientOptions["tls"]): grpc.ChannelCredentials {
+  if (!tls) return grpc.credentials.createInsecure();
+  if (tls === true) return grpc.credentials.createSsl();
+  const ca = tls.ca === undefined ? null : Buffer.isBuffer(tls.ca) ? tls.ca : Buffer.from(tls.ca);
+  return grpc.credentials.createSsl(ca);
+}
+
+export class TfServingClient {
+  readonly endpoint: string;
+  private readonly channel: grpc.Client;
+  private readonly timeoutMs: number;
+
+  constructor(options: TfServingClientOptions) {
+    if (!options.endpoint) throw new RequestError("an endpoint (HOST:PORT) is required");
+    this.endpoint = options.endpoint;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const channelOptions: grpc.ChannelOptions = {
+      "grpc.max_receive_message_length": -1,
+      "grpc.max_send_message_length": -1,
+      ...options.channelOptions,
+    };
+    if (typeof options.tls === "object" && options.tls.serverName) {
+      channelOptions["grpc.ssl_target_name_override"] = options.tls.serverName;
+      channelOptions["grpc.default_authority"] = options.tls.serverName;
+    }
+    this.channel = new grpc.Client(options.endpoint, channelCredentials(options.tls), channelOptions);
+  }
+
+  /** Runs the signature on the inputs (PredictionService/Predict). */
+  async predict(request: PredictInput, options?: CallOptions): Promise<PredictResult> {
+    const inputs: Record<string, TensorProto> = {};
+    for (const [name, value] of Object.entries(request.inputs)) {
+      try {
+        inputs[name] = encodeTensor(value, { packing: request.packing ?? "content" });
+      } catch (error) {
+        throw error instanceof TensorValueError ? error.within({ input: name }) : error;
+      }
+    }
+    const message: PredictRequest = { model_spec: modelSpecFor(request), inputs, output_filter: request.outputFilter ?? [] };
+    const response = await this.call<PredictRequest, PredictResponse>(PREDICTION_SERVICE, "Predict", message, options);
+    const outputs: Record<string, Tensor> = {};
+    for (const [name, proto] of Object.entries(response.outputs ?? {})) {
+      try {
+        outputs[name] = decodeTensor(proto);
+      } catch (error) {
+        if (error instanceof ResponseError) throw new ResponseError(`output "${name}": ${error.message}`, { cause: error });
+        throw error;
+      }
+    }
+    return { modelSpec: modelSpecInfo(response.model_spec), outputs };
+  }
+
+  /** Classifies examples (PredictionService/Classify): per example, its classes and scores. */
+  async classify(request: ExamplesInput, options?: CallOptions): Promise<{ modelSpec: ModelSpecInfo; classifications: ClassLabel[][] }> {
+    const message: ClassificationRequest = { model_spec: modelSpecFor(request), input: examplesInput(request) };
+    const response = await this.call<ClassificationRequest, ClassificationResponse>(PREDICTION_SERVICE, "Classify", message, options);
+    const classifications = (response.result?.classifications ?? []).map((item) =>
+      (item.classes ?? []).map((c) => ({ label: c.label ?? "", score: Number(c.score ?? 0) })),
+    );
+    return { modelSpec: modelSpecInfo(response.model_spec), classifications };
+  }
+
+  /** Regression on examples (PredictionService/Regress): one value per example. */
+  async regress(request: ExamplesInput, options?: CallOptions): Promise<{ modelSpec: ModelSpecInfo; values: number[] }> {
+    const message: RegressionRequest = { model_spec: modelSpecFor(request), input: examplesInput(request) };
+    const response = await this.call<RegressionRequest, RegressionResponse>(PREDICTION_SERVICE, "Regress", message, options);
+    return { modelSpec: modelSpecInfo(response.model_spec), values: (response.result?.regressions ?? []).map((r) => Number(r.value ?? 0)) };
+  }
+
+  /** The model's signatures (PredictionService/GetModelMetadata with "signature_def"). */
+  async getModelMetadata(ref: ModelRef, options?: CallOptions): Promise<ModelMetadata> {
+    const message: GetModelMetadataRequest = { model_spec: modelSpecFor({ model: ref.model, version: ref.version, label: ref.label }), metadata_field: ["signature_def"] };
+    const response = await this.call<GetModelMetadataRequest, GetModelMetadataResponse>(PREDICTION_SERVICE, "GetModelMetadata", message, options);
+    const packed = response.metadata?.["signature_def"];
+    if (!packed) throw new ResponseError("GetModelMetadata response has no signature_def metadata");
+    const type = packed["@type"];
+    if (typeof type !== "string" || !type.endsWith("/tensorflow.serving.SignatureDefMap")) {
+      throw new ResponseError(`signature_def metadata holds ${String(type ?? packed.type_url)}, not tensorflow.serving.SignatureDefMap`);
+    }
+    const signatureDefs = (packed["signature_def"] ?? {}) as Record<string, SignatureDef>;
+    const signatures = Object.fromEntries(Object.entries(signatureDefs).map(([name, def]) => [name, signatureFromDef(name, def)]));
+    return { modelSpec: modelSpecInfo(response.model_spec), signatureDefs, signatures };
+  }
+
+  /** Every version's state, or the one version asked for (ModelService/GetModelStatus). */
+  async getModelStatus(ref: ModelRef, options?: CallOptions): Promise<ModelVersionState[]> {
+    const message: GetModelStatusRequest = { model_spec: modelSpecFor({ model: ref.model, version: ref.version, label: ref.label }) };
+    const response = await this.call<GetModelStatusRequest, GetModelStatusResponse>(MODEL_SERVICE, "GetModelStatus", message, options);
+    return (response.model_version_status ?? []).map((entry) => ({
+      version: safeNumber(entry.version ?? 0, "model_version_status.version"),
+      state: String(entry.state ?? "UNKNOWN"),
+      status: { code: String(entry.status?.error_code ?? "OK"), message: entry.status?.error_message ?? "" },
+    }));
+  }
+
+  /**
+   * Replaces the served models with `config` (ModelService/HandleReloadConfigRequest). Throws
+   * ServerStatusError when the server reports a non-OK status.
+   */
+  async reloadConfig(config: ModelServerConfig, options?: CallOptions): Promise<void> {
+    const response = await this.call<ReloadConfigRequest, ReloadConfigResponse>(MODEL_SERVICE, "HandleReloadConfigRequest", { config }, options);
+    const code = String(response.status?.error_code ?? "OK");
+    if (code !== "OK" && code !== "0") throw new ServerStatusError("HandleReloadConfigRequest", code, response.status?.error_message ?? "");
+  }
+
+  /** Closes the channel; calls in flight fail with CancelledError or UnavailableError. */
+  close(): void {
+    this.channel.close();
+  }
+
+  private call<Req, Res>(service: ServiceName, method: string, request: Req, options: CallOptions = {}): Promise<Res> {
+    const rpc = methodDefinition<Req, Res>(service, method);
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs) ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
+    return new Promise<Res>((resolve, reject) => {
+      if (options.signal?.aborted) {
+        reject(grpcStatusError(rpc.path, { code: grpc.status.CANCELLED, details: "cancelled before the call started" }));
+        return;
+      }
+      const call = this.channel.makeUnaryRequest<Req, Res>(
+        rpc.path,
+        rpc.requestSerialize,
+        rpc.responseDeserialize,
+        request,
+        new grpc.Metadata(),
+        { deadline },
+        (error, response) => {
+          options.signal?.removeEventListener("abort", cancel);
+          if (error) reject(grpcStatusError(rpc.path, error));
+          else if (response === undefined) reject(new ResponseError(`${method}: empty response`));
+          else resolve(response);
+        },
+      );
+      const cancel = () => call.cancel();
+      options.signal?.addEventListener("abort", cancel, { once: true });
+    });
+  }
+}
+
+function examplesInput(request: ExamplesInput): Input {
+  if (request.context) return { example_list_with_context: { examples: [...request.examples], context: request.context } };
+  return { example_list: { examples: [...request.examples] } };
+}
