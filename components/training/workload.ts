@@ -15,13 +15,17 @@
 import { scriptsVolume, scriptsVolumeMount } from "../common/container-scripts";
 import { PLATFORM_LABEL_PREFIX, restrictedContainerSecurityContext, restrictedPodSecurityContext, standardLabels } from "../common/kubernetes";
 import type { GpuScheduling } from "../compute/gpu-node-pool";
+import { AWS_CLI_IMAGE, AWS_CLI_PATH } from "../serving/images";
 import type { TrainingResources, TrainingWorkloadObject } from "./args";
 import type { RolePlan, TrainingPlan } from "./frameworks/types";
 import type { TrainingJobSpec } from "./plan";
 import { trainingScriptPath, TRAINING_SCRIPTS } from "./scripts";
 
-/** Pinned AWS CLI v2 image of the store agent and checkpoint restore containers. */
-export const STORE_AGENT_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.37.5";
+/**
+ * Image of the store agent and checkpoint restore containers: the platform's pinned AWS CLI v2 image (the
+ * one TfServing's model sync uses, so nodes pull it once).
+ */
+export const STORE_AGENT_IMAGE = AWS_CLI_IMAGE;
 export const JOBSET_API_VERSION = "jobset.x-k8s.io/v1alpha2";
 
 /** Where the command writes the SavedModel (`$MODEL_EXPORT_DIR`, a pod-local volume). */
@@ -106,7 +110,7 @@ function storeEnv(inputs: WorkloadInputs): TrainingEnvVar[] {
   const env: TrainingEnvVar[] = [
     { name: "S3_BUCKET", value: inputs.store.bucket },
     ...(inputs.store.endpoint ? [{ name: "S3_ENDPOINT", value: inputs.store.endpoint }] : []),
-    { name: "AWS_CLI", value: "aws" },
+    { name: "AWS_CLI", value: AWS_CLI_PATH },
     { name: "MODEL_NAME", value: inputs.model },
     { name: "MODEL_VERSION", value: String(inputs.version) },
     { name: "HOME", value: "/tmp" },

@@ -1,11 +1,10 @@
 /** The TrainingJob component under mocks: what it declares, field by field, and how the pieces connect. */
-import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GpuNodePool } from "../../components/compute/gpu-node-pool";
 import { ModelStore } from "../../components/storage/model-store";
-import type { GrantOptions, ModelAccessGrant, ModelAccessGrantArgs, ModelStoreBackend } from "../../components/storage/model-store-backend";
+import { InClusterModelStore } from "../../components/storage/in-cluster/in-cluster-model-store";
 import { JobSetController } from "../../components/training/jobset-controller";
 import { TRAINING_SCRIPTS_DIR } from "../../components/training/scripts";
 import { TrainingJob } from "../../components/training/training-job";
@@ -13,6 +12,7 @@ import { STORE_AGENT_IMAGE } from "../../components/training/workload";
 import type { PolicyDocument } from "../../components/storage/s3-policies";
 import { isAllowed } from "../harness/iam-policy";
 import { expectValidKubernetesObjects } from "../harness/kubernetes-schema";
+import { expectRestrictedPods } from "../harness/pod-security";
 import { type PropertyMap, runInMocks, unwrap } from "../harness/pulumi-mocks";
 import { container, JOB_TYPE, JOBSET_TYPE, renderedRoles, trainingRun, workloadOf } from "./fixtures";
 
@@ -47,6 +47,7 @@ describe("single-pod TensorFlow job with the defaults", async () => {
       ].sort(),
     );
     expect(await expectValidKubernetesObjects(run)).toBe(3);
+    expect(expectRestrictedPods(run)).toBe(1);
     expect(job.inputs.metadata).toMatchObject({ name: "train-v3", namespace: "default" });
     expect(job.inputs.metadata.labels).toMatchObject({ "ml-platform.io/model": "linear", "ml-platform.io/model-version": "3", "app.kubernetes.io/instance": "train" });
     const sa = run.get("kubernetes:core/v1:ServiceAccount");
@@ -115,10 +116,11 @@ describe("single-pod TensorFlow job with the defaults", async () => {
 
   it("uploads through a native sidecar in the pinned AWS CLI image, with the store's environment", () => {
     expect(pod.initContainers.map((c: PropertyMap) => c.name)).toEqual(["store-agent"]);
+    expect(STORE_AGENT_IMAGE).toBe("amazon/aws-cli:2.37.4");
     expect(agent).toMatchObject({ image: STORE_AGENT_IMAGE, restartPolicy: "Always", command: ["/bin/sh", "/opt/ml-platform/bin/store-agent.sh"] });
     expect(envRecord(agent)).toEqual({
       S3_BUCKET: "acme-models",
-      AWS_CLI: "aws",
+      AWS_CLI: "/usr/local/bin/aws",
       MODEL_NAME: "linear",
       MODEL_VERSION: "3",
       HOME: "/tmp",
@@ -169,6 +171,7 @@ describe("GPUs", async () => {
 
   it("asks for nvidia.com/gpu and lands on the pool's nodes", async () => {
     expect(await expectValidKubernetesObjects(run)).toBeGreaterThanOrEqual(3);
+    expect(expectRestrictedPods(run)).toBe(1);
     expect(container(pod, "trainer").resources).toEqual({ requests: { cpu: "7", memory: "28Gi" }, limits: { memory: "28Gi", "nvidia.com/gpu": "1" } });
     expect(pod.nodeSelector).toEqual({ "ml-platform.io/gpu-pool": "gpu" });
     expect(pod.tolerations).toEqual([{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
@@ -271,6 +274,7 @@ describe("parameter-server training as a JobSet", async () => {
   });
 
   it("keeps every container of every role restricted", () => {
+    expect(expectRestrictedPods(run)).toBe(4);
     for (const { podSpec } of roles) {
       expect(podSpec.securityContext).toEqual(RESTRICTED_POD);
       for (const c of [...(podSpec.initContainers ?? []), ...podSpec.containers]) expect(c.securityContext).toEqual(RESTRICTED_CONTAINER);
@@ -333,31 +337,7 @@ describe("options", () => {
   });
 });
 
-/** An S3-compatible store that is not AWS: endpoint and static credentials from a Secret (test double of the contract). */
-class InClusterStore extends pulumi.ComponentResource implements ModelStoreBackend {
-  readonly bucketName = pulumi.output("models");
-  readonly region = pulumi.output("us-east-1");
-  readonly endpoint = pulumi.output<string | undefined>("http://objects.storage.svc:8333");
-  constructor() {
-    super("test:index:InClusterStore", "objects");
-  }
-  modelUri(model: string, version?: number) {
-    return pulumi.output(`s3://models/models/${model}/${version === undefined ? "" : `${version}/`}`);
-  }
-  grantAccess(_name: string, args: ModelAccessGrantArgs, _opts?: GrantOptions): ModelAccessGrant {
-    const secret = `${args.serviceAccount.name}-s3`;
-    return {
-      env: pulumi.output([
-        { name: "AWS_REGION", value: "us-east-1" },
-        { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: secret, key: "accessKeyId" } } },
-        { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secret, key: "secretAccessKey" } } },
-      ]),
-      resources: [],
-    };
-  }
-}
-
-describe("a store that is not AWS", () => {
+describe("a store that is not AWS (the in-cluster store)", () => {
   it("passes the endpoint and the grant's secret references to the store containers only", async () => {
     const run = await runInMocks(
       () =>
@@ -366,21 +346,21 @@ describe("a store that is not AWS", () => {
           mode: "single",
           image: "registry.example.com/trainer:1.0",
           command: ["./train"],
-          store: new InClusterStore(),
+          store: new InClusterModelStore("objects", { namespace: "storage" }),
           model: "linear",
           version: 1,
           clusterName: "local",
+          namespace: "ml",
           checkpoints: true,
         }),
     );
-    expect(await expectValidKubernetesObjects(run)).toBe(3);
-    const pod = run.get(JOB_TYPE).inputs.spec.template.spec;
+    expect(await expectValidKubernetesObjects(run)).toBeGreaterThan(3);
+    expect(expectRestrictedPods(run)).toBeGreaterThan(0);
+    const pod = run.get(JOB_TYPE, "train-v1").inputs.spec.template.spec;
     for (const name of ["restore-checkpoints", "store-agent"]) {
-      expect(envRecord(container(pod, name))).toMatchObject({
-        S3_BUCKET: "models",
-        S3_ENDPOINT: "http://objects.storage.svc:8333",
-        AWS_ACCESS_KEY_ID: { secretKeyRef: { name: "train-s3", key: "accessKeyId" } },
-      });
+      const env = envRecord(container(pod, name));
+      expect(env).toMatchObject({ S3_BUCKET: "models", S3_ENDPOINT: expect.stringMatching(/^http:\/\/objects\.storage\.svc/) });
+      expect(env.AWS_ACCESS_KEY_ID).toMatchObject({ secretKeyRef: expect.objectContaining({ key: expect.any(String) }) });
     }
     const trainerEnv = envRecord(container(pod, "trainer"));
     expect(Object.keys(trainerEnv).filter((k) => k.startsWith("AWS_") || k.startsWith("S3_"))).toEqual([]);
