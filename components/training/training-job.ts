@@ -42,11 +42,8 @@ export class TrainingJob extends pulumi.ComponentResource {
     const { names, namespace } = spec;
     const labels = standardLabels({ name: "training-job", instance: name });
 
-    this.serviceAccount = new k8s.core.v1.ServiceAccount(
-      `${name}`,
-      { metadata: { name: names.serviceAccount, namespace, labels } },
-      { parent: this },
-    );
+    // First, so that a store rejecting the grant (e.g. a name too long for its objects) fails before
+    // anything else is declared.
     this.grant = args.store.grantAccess(
       `${name}-store`,
       {
@@ -55,6 +52,11 @@ export class TrainingJob extends pulumi.ComponentResource {
         checkpoints: spec.checkpointSaveIntervalSeconds !== undefined,
         serviceAccount: { clusterName: args.clusterName, namespace, name: names.serviceAccount },
       },
+      { parent: this },
+    );
+    this.serviceAccount = new k8s.core.v1.ServiceAccount(
+      `${name}`,
+      { metadata: { name: names.serviceAccount, namespace, labels } },
       { parent: this },
     );
     this.scripts = new k8s.core.v1.ConfigMap(
