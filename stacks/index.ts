@@ -5,7 +5,11 @@
 import { loadPlatformConfig } from "./config";
 import { definePlatform } from "./platform";
 
-const platform = definePlatform(loadPlatformConfig());
+const { outputs } = definePlatform(loadPlatformConfig());
 
-export const bucketNames = platform.outputs.bucketNames;
-export const gpuPools = platform.outputs.gpuPools;
+export const bucketNames = outputs.bucketNames;
+export const servingEndpoints = outputs.servingEndpoints;
+export const trainings = outputs.trainings;
+export const gpuPools = outputs.gpuPools;
+export const releases = outputs.releases;
+export const smokeTargets = outputs.smokeTargets;

@@ -1,51 +1,156 @@
 /**
- * The platform program as a function of validated config: declares the cluster connection, model stores
- * and GPU node pools, and returns the stack outputs. `stacks/index.ts` feeds it the current stack's config;
- * tests call it directly.
+ * The platform program as a function of validated config: the cluster connection, namespaces, model
+ * stores, GPU pools (and the NVIDIA device plugin), the JobSet controller when a distributed job needs it,
+ * training jobs and TF Serving deployments, and the stack outputs. `stacks/index.ts` feeds it the current
+ * stack's config; tests call it directly.
  */
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { SmokeEndpoint, SmokeTargets } from "../contracts/smoke-targets";
 import { connectToEksCluster } from "../components/cluster/eks-cluster";
 import { GpuNodePool } from "../components/compute/gpu-node-pool";
+import { TfServing } from "../components/serving/tf-serving";
+import { InClusterModelStore } from "../components/storage/in-cluster/in-cluster-model-store";
 import { ModelStore } from "../components/storage/model-store";
-import type { PlatformConfig } from "./config";
+import type { ModelStoreBackend } from "../components/storage/model-store-backend";
+import { JobSetController } from "../components/training/jobset-controller";
+import { TrainingJob } from "../components/training/training-job";
+import type { PlatformConfig, ServingConfig } from "./config";
+import { type GpuPoolRef, gpuPoolArgs, inClusterStoreArgs, isDistributed, s3StoreArgs, servingArgs, trainingArgs, type Wiring } from "./wiring";
 
 export interface PlatformOutputs {
   /** Store name -> bucket name. */
   bucketNames: pulumi.Output<Record<string, string>>;
-  /** Pool name -> GPU scheduling contract and GPUs per node. */
+  /** Serving name -> its gRPC and REST endpoints inside the cluster. */
+  servingEndpoints: pulumi.Output<Record<string, { grpc: string; rest: string }>>;
+  /** Training name -> where its export lands. */
+  trainings: pulumi.Output<Record<string, { exportUri: string; version: number }>>;
+  /** Pool name -> node selector and GPUs per node. */
   gpuPools: pulumi.Output<Record<string, { nodeSelector: Record<string, string>; gpusPerNode: number }>>;
+  /** Model -> the versions and labels this stack pins (the promotion path, `ml-platform:releases`). */
+  releases: PlatformConfig["releases"];
+  /** Every serving endpoint in the smoke suite's format (contracts/smoke-targets.ts). */
+  smokeTargets: pulumi.Output<SmokeTargets>;
 }
 
 export interface Platform {
-  stores: Map<string, ModelStore>;
+  provider: k8s.Provider;
+  namespaces: Map<string, k8s.core.v1.Namespace>;
+  stores: Map<string, ModelStore | InClusterModelStore>;
   gpuPools: Map<string, GpuNodePool>;
+  jobSetController?: JobSetController;
+  trainings: Map<string, TrainingJob>;
+  servings: Map<string, TfServing>;
   outputs: PlatformOutputs;
 }
 
+/** Pod Security "restricted" is enforced on the platform's namespaces: every platform pod meets it. */
+export const NAMESPACE_POD_SECURITY = {
+  "pod-security.kubernetes.io/enforce": "restricted",
+  "pod-security.kubernetes.io/enforce-version": "latest",
+  "pod-security.kubernetes.io/warn": "restricted",
+  "pod-security.kubernetes.io/audit": "restricted",
+};
+
+function connect(config: PlatformConfig): { provider: k8s.Provider; clusterName: pulumi.Input<string> } {
+  const { cluster } = config;
+  if (cluster.type === "local") {
+    // The current kubeconfig (KUBECONFIG or ~/.kube/config), optionally another context of it.
+    const provider = new k8s.Provider("local-k8s", { context: cluster.context, enableServerSideApply: true });
+    return { provider, clusterName: "local" };
+  }
+  const { provider } = connectToEksCluster(`${cluster.name}-k8s`, cluster.name);
+  if (cluster.installPodIdentityAgent) {
+    new aws.eks.Addon(`${cluster.name}-pod-identity-agent`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent" });
+  }
+  return { provider, clusterName: cluster.name };
+}
+
+/** The namespaces the platform's workloads use: the cluster's, plus any a serving or training names. */
+function workloadNamespaces(config: PlatformConfig): string[] {
+  const names = new Set([config.cluster.namespace]);
+  for (const item of [...config.servings, ...config.trainings]) if (item.namespace) names.add(item.namespace);
+  return [...names].sort();
+}
+
+/** A serving's smoke target with the per-model request, expectation and budget from config. */
+export function smokeTargetWithOverrides(target: SmokeEndpoint, serving: ServingConfig): SmokeEndpoint {
+  return {
+    ...target,
+    models: target.models.map((model) => {
+      const smoke = serving.models.find((m) => m.name === model.name)?.smoke;
+      return smoke ? { ...model, ...smoke } : model;
+    }),
+  };
+}
+
 export function definePlatform(config: PlatformConfig): Platform {
-  const { provider } = connectToEksCluster(`${config.cluster.name}-k8s`, config.cluster.name);
+  const { provider, clusterName } = connect(config);
+  const k8sOpts = { providers: { kubernetes: provider } };
 
-  const stores = new Map<string, ModelStore>();
-  for (const { name, models: _models, ...args } of config.stores) stores.set(name, new ModelStore(name, args));
-
-  const gpuPools = new Map<string, GpuNodePool>();
-  for (const { name, subnetIds, ...args } of config.gpuPools) {
-    gpuPools.set(
+  const namespaces = new Map(
+    workloadNamespaces(config).map((name) => [
       name,
-      new GpuNodePool(name, {
-        ...args,
-        clusterName: config.cluster.name,
-        subnetIds: subnetIds ?? config.cluster.subnetIds ?? [],
-        devicePlugin: { provider },
-      }),
+      new k8s.core.v1.Namespace(name, { metadata: { name, labels: { ...NAMESPACE_POD_SECURITY, "app.kubernetes.io/managed-by": "ml-platform" } } }, { provider }),
+    ]),
+  );
+  const inNamespaces = { ...k8sOpts, dependsOn: [...namespaces.values()] };
+
+  const stores = new Map<string, ModelStore | InClusterModelStore>();
+  for (const store of config.stores) {
+    stores.set(
+      store.name,
+      store.type === "s3"
+        ? new ModelStore(store.name, s3StoreArgs(store))
+        : new InClusterModelStore(store.name, inClusterStoreArgs(store, config.cluster.namespace), inNamespaces),
     );
   }
 
-  const bucketNames = pulumi.all(Object.fromEntries([...stores].map(([name, store]) => [name, store.bucketName])));
-  const poolOutputs = pulumi.all(
-    Object.fromEntries(
+  const gpuPools = new Map<string, GpuNodePool>();
+  for (const pool of config.gpuPools) {
+    gpuPools.set(pool.name, new GpuNodePool(pool.name, { ...gpuPoolArgs(pool, config), devicePlugin: { provider } }));
+  }
+
+  const jobSetController = config.trainings.some(isDistributed) ? new JobSetController("jobset", {}, k8sOpts) : undefined;
+
+  const wiring: Wiring = {
+    clusterName,
+    stores: stores as ReadonlyMap<string, ModelStoreBackend>,
+    gpuPools: gpuPools as ReadonlyMap<string, GpuPoolRef>,
+    jobSetController,
+  };
+
+  const trainings = new Map<string, TrainingJob>();
+  for (const training of config.trainings) trainings.set(training.name, new TrainingJob(training.name, trainingArgs(training, config, wiring), inNamespaces));
+
+  // A serving starts after the trainings of this stack that export its models, so that a first `pulumi up`
+  // trains, then serves (instead of serving pods waiting for a version that is still being trained).
+  const servings = new Map<string, TfServing>();
+  for (const serving of config.servings) {
+    const exporters = config.trainings
+      .filter((t) => serving.models.some((m) => m.name === t.model && m.store === t.store))
+      .map((t) => trainings.get(t.name)!);
+    servings.set(
+      serving.name,
+      new TfServing(serving.name, servingArgs(serving, config, wiring), { ...inNamespaces, dependsOn: [...inNamespaces.dependsOn, ...exporters] }),
+    );
+  }
+
+  const record = <T>(entries: Array<[string, pulumi.Input<T>]>) => pulumi.output(Object.fromEntries(entries)) as pulumi.Output<Record<string, T>>;
+  const outputs: PlatformOutputs = {
+    bucketNames: record([...stores].map(([name, store]) => [name, store.bucketName])),
+    servingEndpoints: record(
+      [...servings].map(([name, serving]) => [name, pulumi.all([serving.grpcEndpoint, serving.restEndpoint]).apply(([grpc, rest]) => ({ grpc, rest }))]),
+    ),
+    trainings: record([...trainings].map(([name, job]) => [name, pulumi.all([job.exportUri, job.version]).apply(([exportUri, version]) => ({ exportUri, version }))])),
+    gpuPools: record(
       [...gpuPools].map(([name, pool]) => [name, pool.scheduling.apply((s) => ({ nodeSelector: s.nodeSelector, gpusPerNode: pool.gpusPerNode }))]),
     ),
-  );
-  return { stores, gpuPools, outputs: { bucketNames, gpuPools: poolOutputs } };
+    releases: config.releases,
+    smokeTargets: pulumi
+      .all(config.servings.map((serving) => servings.get(serving.name)!.smokeTarget.apply((target) => smokeTargetWithOverrides(target, serving))))
+      .apply((endpoints) => ({ endpoints })),
+  };
+  return { provider, namespaces, stores, gpuPools, jobSetController, trainings, servings, outputs };
 }

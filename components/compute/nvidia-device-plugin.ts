@@ -46,6 +46,8 @@ export function nvidiaDevicePluginDaemonSet(name: string, args: NvidiaDevicePlug
           tolerations: [{ operator: "Exists" }],
           priorityClassName: "system-node-critical",
           automountServiceAccountToken: false,
+          // Runs as root to write its socket into the kubelet's directory; seccomp still applies.
+          securityContext: { seccompProfile: { type: "RuntimeDefault" } },
           containers: [
             {
               name: "nvidia-device-plugin",

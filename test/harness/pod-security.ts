@@ -11,7 +11,7 @@
  *
  * `readOnlyRootFilesystem` is not part of the standard; components assert it separately.
  */
-import type { MockRun, PropertyMap } from "./pulumi-mocks";
+import type { MockRun, PropertyMap, RecordedResource } from "./pulumi-mocks";
 
 export interface PodSecurityViolation {
   /** The Pod Security Standards control, e.g. "Privilege Escalation". */
@@ -204,12 +204,15 @@ export function expectRestrictedPodSpec(spec: Json, label = "pod", metadata: Jso
 }
 
 /**
- * Checks every pod template of every Kubernetes object in a mock run against the "restricted" profile.
- * Throws listing every violation; returns the number of pod templates checked, so tests can assert
- * that the check saw the pods it should have.
+ * Checks every pod template of every Kubernetes object in a mock run (or those `include` selects, e.g.
+ * by namespace) against the "restricted" profile. Throws listing every violation; returns the number of
+ * pod templates checked, so tests can assert that the check saw the pods it should have.
  */
-export function expectRestrictedPods(run: MockRun<unknown>): number {
-  const templates = run.kubernetesObjects().flatMap((r) => podTemplatesOf(r.inputs));
+export function expectRestrictedPods(run: MockRun<unknown>, include: (resource: RecordedResource) => boolean = () => true): number {
+  const templates = run
+    .kubernetesObjects()
+    .filter(include)
+    .flatMap((r) => podTemplatesOf(r.inputs));
   const problems = templates.flatMap((t) => restrictedViolations(t.spec, t.metadata).map((v) => `  - ${t.label} [${v.control}] ${v.path}: ${v.message}`));
   if (problems.length > 0) throw new Error(`Pod Security "restricted" violations:\n${problems.join("\n")}`);
   return templates.length;

@@ -1,133 +1,269 @@
 import { describe, expect, it, vi } from "vitest";
-import { parsePlatformConfig, PlatformConfigError } from "../../stacks/config";
+import { parseSmokeTargets, type SmokeTargets } from "../../contracts/smoke-targets";
+import "../harness/jobset-schema";
 import { expectValidKubernetesObjects } from "../harness/kubernetes-schema";
-import { type MockOptions, runInMocks, unwrap } from "../harness/pulumi-mocks";
+import { expectRestrictedPods } from "../harness/pod-security";
+import { type MockOptions, type MockRun, mockRandomValue, type RecordedResource, runInMocks, unwrap } from "../harness/pulumi-mocks";
 import { stackConfig, stackNames } from "../harness/stack-config";
 
+type ProgramExports = Record<string, unknown> & { smokeTargets: SmokeTargets };
+
 /** Runs the real program entry point (`stacks/index.ts`) with a stack's config. */
-async function runProgram(config: MockOptions["config"], stack = "test") {
+async function runProgram(config: MockOptions["config"], stack = "test"): Promise<MockRun<ProgramExports>> {
   vi.resetModules();
-  return runInMocks(async () => (await import("../../stacks/index")) as Record<string, unknown>, { config, stack });
+  return runInMocks(async () => (await import("../../stacks/index")) as unknown as ProgramExports, { config, stack });
+}
+
+const runs = new Map<string, Promise<MockRun<ProgramExports>>>();
+/** Each stack file's run, shared by the tests of that stack. */
+function stackRun(stack: string): Promise<MockRun<ProgramExports>> {
+  if (!runs.has(stack)) runs.set(stack, runProgram(stackConfig(stack), stack));
+  return runs.get(stack)!;
+}
+
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
+
+function deploymentOf(run: MockRun<unknown>, serving: string): RecordedResource {
+  return run.get(DEPLOYMENT, serving);
+}
+
+/** The models.config text of a serving. */
+function modelsConfigOf(run: MockRun<unknown>, serving: string): string {
+  return run.get(CONFIG_MAP, `${serving}-config`).inputs.data["models.config"];
 }
 
 describe("the program, once per stack file", () => {
-  it("has the dev, staging and prod stacks", () => {
-    expect(stackNames()).toEqual(expect.arrayContaining(["dev", "prod", "staging"]));
+  it("has the dev, staging, prod and local stacks", () => {
+    expect(stackNames()).toEqual(["dev", "local", "prod", "staging"]);
   });
 
-  it.each(stackNames())("%s: declares its stores and pools with schema-valid Kubernetes objects", async (stack) => {
+  it.each(stackNames())("%s: every Kubernetes object is schema-valid and every platform pod meets Pod Security restricted", async (stack) => {
+    const run = await stackRun(stack);
+    expect(await expectValidKubernetesObjects(run)).toBeGreaterThan(5);
+    // The platform's namespaces enforce "restricted", so every pod in them must meet it.
+    const namespaces = run.ofType("kubernetes:core/v1:Namespace");
+    expect(namespaces.map((n) => n.inputs.metadata.name)).toEqual(["ml"]);
+    for (const namespace of namespaces) expect(namespace.inputs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    const inPlatformNamespace = (r: RecordedResource) => r.inputs.metadata?.namespace === "ml";
+    expect(expectRestrictedPods(run, inPlatformNamespace)).toBeGreaterThan(0);
+    // Only node agents outside them (the NVIDIA device plugin in kube-system) may need more.
+    const others = run.kubernetesObjects().filter((r) => r.inputs.spec?.template && !inPlatformNamespace(r));
+    expect(others.map((r) => `${r.inputs.kind}/${r.inputs.metadata.namespace}`)).toEqual(others.length ? ["DaemonSet/kube-system"] : []);
+  });
+
+  it.each(stackNames())("%s: declares every store, pool, serving and training of its config", async (stack) => {
+    const run = await stackRun(stack);
     const config = stackConfig(stack);
-    const run = await runProgram(config, stack);
-    const stores = (config["ml-platform:stores"] as Array<{ name: string }>) ?? [];
-    const pools = (config["ml-platform:gpuPools"] as Array<{ name: string }>) ?? [];
-    expect(run.ofType("ml-platform:storage:ModelStore").map((r) => r.name).sort()).toEqual(stores.map((s) => s.name).sort());
-    expect(run.ofType("ml-platform:compute:GpuNodePool").map((r) => r.name).sort()).toEqual(pools.map((p) => p.name).sort());
-    // The Kubernetes provider authenticates with `aws eks get-token`, never a static token.
-    const provider = run.get("pulumi:providers:kubernetes");
-    const kubeconfig = JSON.parse(provider.inputs.kubeconfig);
-    expect(kubeconfig.users[0].user.exec.command).toBe("aws");
-    expect(kubeconfig.users[0].user.exec.args.slice(0, 2)).toEqual(["eks", "get-token"]);
-    expect(kubeconfig.users[0].user).not.toHaveProperty("token");
-    if (pools.length > 0) expect(run.ofType("kubernetes:apps/v1:DaemonSet")).toHaveLength(1);
-    await expectValidKubernetesObjects(run);
-    expect(Object.keys(await unwrap(run.result.bucketNames as Record<string, string>)).sort()).toEqual(stores.map((s) => s.name).sort());
+    const names = (key: string) => ((config[`ml-platform:${key}`] as Array<{ name: string }> | undefined) ?? []).map((x) => x.name).sort();
+    const declared = (...types: string[]) => types.flatMap((t) => run.ofType(t)).map((r) => r.name).sort();
+    expect(declared("ml-platform:storage:ModelStore", "ml-platform:storage:InClusterModelStore")).toEqual(names("stores"));
+    expect(declared("ml-platform:compute:GpuNodePool")).toEqual(names("gpuPools"));
+    expect(declared("ml-platform:serving:TfServing")).toEqual(names("servings"));
+    expect(declared("ml-platform:training:TrainingJob")).toEqual(names("trainings"));
   });
 
-  it("dev: spot GPUs that scale to zero, and a bucket that may be destroyed", async () => {
-    const run = await runProgram(stackConfig("dev"), "dev");
-    const nodeGroup = run.get("aws:eks/nodeGroup:NodeGroup").inputs;
+  it.each(stackNames())("%s: exports smokeTargets in the smoke suite's format, one endpoint per serving", async (stack) => {
+    const run = await stackRun(stack);
+    const targets = parseSmokeTargets(await unwrap(run.result.smokeTargets));
+    const servings = (stackConfig(stack)["ml-platform:servings"] as Array<{ name: string; models: Array<{ name: string }> }>) ?? [];
+    expect(targets.endpoints.map((e) => e.name)).toEqual(servings.map((s) => s.name));
+    for (const [i, endpoint] of targets.endpoints.entries()) {
+      expect(endpoint.grpc).toMatch(/^[a-z0-9-]+\.[a-z0-9-]+\.svc\.cluster\.local:8500$/);
+      expect(endpoint.pods).toEqual({ dns: expect.stringMatching(/-headless\.[a-z0-9-]+\.svc\.cluster\.local:8500$/) });
+      expect([...new Set(endpoint.models.map((m) => m.name))]).toEqual(servings[i].models.map((m) => m.name));
+    }
+  });
+
+  it("eks stacks reach the cluster with `aws eks get-token`, never a static token", async () => {
+    for (const stack of ["dev", "staging", "prod"]) {
+      const run = await stackRun(stack);
+      const kubeconfig = JSON.parse(run.get("pulumi:providers:kubernetes").inputs.kubeconfig);
+      expect(kubeconfig.users[0].user.exec.command).toBe("aws");
+      expect(kubeconfig.users[0].user.exec.args.slice(0, 4)).toEqual(["eks", "get-token", "--cluster-name", `ml-${stack}`]);
+      expect(kubeconfig.users[0].user).not.toHaveProperty("token");
+    }
+  });
+});
+
+describe("dev", () => {
+  it("runs spot GPUs that scale to zero", async () => {
+    const nodeGroup = (await stackRun("dev")).get("aws:eks/nodeGroup:NodeGroup").inputs;
     expect(nodeGroup.capacityType).toBe("SPOT");
     expect(nodeGroup.scalingConfig.minSize).toBe(0);
-    expect(run.get("aws:s3/bucket:Bucket").inputs.forceDestroy).toBe(true);
   });
 
-  it("prod: on-demand GPUs, KMS encryption and a protected bucket", async () => {
-    const run = await runProgram(stackConfig("prod"), "prod");
+  it("serves one replica per server with the latest version, so new exports go live by themselves", async () => {
+    const run = await stackRun("dev");
+    for (const serving of ["linear", "vision"]) {
+      expect(deploymentOf(run, serving).inputs.spec.replicas).toBe(1);
+      expect(modelsConfigOf(run, serving)).toMatch(/latest \{\s*num_versions: 1\s*\}/);
+    }
+    expect(run.ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")).toEqual([]);
+  });
+
+  it("lets the bucket be destroyed with the stack, and installs the NVIDIA device plugin once", async () => {
+    const run = await stackRun("dev");
+    const bucket = run.get("aws:s3/bucket:Bucket");
+    expect([bucket.inputs.forceDestroy, bucket.protect]).toEqual([true, false]);
+    expect(run.ofType("kubernetes:apps/v1:DaemonSet")).toHaveLength(1);
+  });
+
+  it("schedules the GPU server on the GPU pool", async () => {
+    const pod = deploymentOf(await stackRun("dev"), "vision").inputs.spec.template.spec;
+    expect(pod.nodeSelector).toMatchObject({ "ml-platform.io/gpu-pool": "gpu-spot" });
+    expect(pod.tolerations).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
+    const server = pod.containers.find((c: { name: string }) => c.name === "tf-serving");
+    expect(server.image).toMatch(/^tensorflow\/serving:[\d.]+-gpu$/);
+    expect(server.resources.limits["nvidia.com/gpu"]).toBe("1");
+  });
+});
+
+describe("staging", () => {
+  it("serves pinned specific versions with prod-like shapes", async () => {
+    const run = await stackRun("staging");
+    expect(modelsConfigOf(run, "linear")).toMatch(/specific \{\s*versions: 4\s*\}/);
+    const hpa = run.get("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "linear").inputs;
+    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(run.ofType("kubernetes:policy/v1:PodDisruptionBudget").length).toBe(2);
+  });
+
+  it("runs the example training job, and the serving that serves its model waits for it", async () => {
+    const run = await stackRun("staging");
+    const job = run.get("kubernetes:batch/v1:Job", "linear-train-v5");
+    expect(job.inputs.metadata.namespace).toBe("ml");
+    // Depending on a component means depending on its resources, the Job among them.
+    expect(run.get("ml-platform:serving:TfServing", "linear").dependencies).toContain(job.urn);
+    expect(run.get("ml-platform:serving:TfServing", "vision").dependencies).not.toContain(job.urn);
+    expect(await unwrap((run.result.trainings as Record<string, unknown>) ?? {})).toEqual({
+      "linear-train": { exportUri: "s3://acme-ml-models-staging/models/linear/5/", version: 5 },
+    });
+  });
+});
+
+describe("prod", () => {
+  it("runs on-demand GPUs and a protected, KMS-encrypted bucket", async () => {
+    const run = await stackRun("prod");
     expect(run.get("aws:eks/nodeGroup:NodeGroup").inputs.capacityType).toBe("ON_DEMAND");
     const bucket = run.get("aws:s3/bucket:Bucket");
     expect([bucket.protect, bucket.retainOnDelete, bucket.inputs.forceDestroy]).toEqual([true, true, false]);
     const [rule] = run.get("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules;
-    expect(rule.applyServerSideEncryptionByDefault.sseAlgorithm).toBe("aws:kms");
+    expect(rule.applyServerSideEncryptionByDefault).toMatchObject({ sseAlgorithm: "aws:kms", kmsMasterKeyId: expect.stringMatching(/^arn:aws:kms:/) });
   });
 
-  it("works with no GPU pools and no stores", async () => {
+  it("keeps at least two replicas per server, spread across zones, with a disruption budget and an autoscaler", async () => {
+    const run = await stackRun("prod");
+    for (const serving of ["linear", "vision"]) {
+      const hpa = run.get("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", serving).inputs.spec;
+      expect(hpa.minReplicas).toBeGreaterThanOrEqual(2);
+      expect(run.get("kubernetes:policy/v1:PodDisruptionBudget", serving).inputs.spec.maxUnavailable).toBe(1);
+      const spread = deploymentOf(run, serving).inputs.spec.template.spec.topologySpreadConstraints;
+      expect(spread.map((c: { topologyKey: string }) => c.topologyKey)).toContain("topology.kubernetes.io/zone");
+    }
+  });
+
+  it("pins versions with stable and canary labels, from ml-platform:releases", async () => {
+    const run = await stackRun("prod");
+    const config = modelsConfigOf(run, "linear");
+    expect(config).toMatch(/specific \{\s*versions: 3\s*versions: 4\s*\}/);
+    expect(config).toMatch(/version_labels \{\s*key: "canary"\s*value: 4\s*\}/);
+    expect(config).toMatch(/version_labels \{\s*key: "stable"\s*value: 3\s*\}/);
+    expect(await unwrap(run.result.releases as Record<string, unknown>)).toEqual({
+      linear: { versions: [3, 4], labels: { stable: 3, canary: 4 } },
+      "image-classifier": { versions: [7], labels: { stable: 7 } },
+    });
+    const linear = (await unwrap(run.result.smokeTargets)).endpoints.find((e) => e.name === "linear")!;
+    expect(linear.models).toEqual([
+      expect.objectContaining({ name: "linear", version: 3, label: "stable", latencyMsP95: 100, request: { inputs: { x: [[1.0], [2.0]] } } }),
+      expect.objectContaining({ name: "linear", version: 4, label: "canary" }),
+    ]);
+  });
+});
+
+describe("local", () => {
+  it("declares no AWS resource and no AWS call, and uses the kubeconfig's context", async () => {
+    const run = await stackRun("local");
+    expect(run.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("pulumi:providers:aws"))).toEqual([]);
+    expect(run.ofType("ml-platform:compute:GpuNodePool")).toEqual([]);
+    const provider = run.get("pulumi:providers:kubernetes").inputs;
+    expect(provider).not.toHaveProperty("kubeconfig");
+  });
+
+  it("trains linear version 1 into the in-cluster store, then serves it on CPU", async () => {
+    const run = await stackRun("local");
+    expect(run.get("kubernetes:batch/v1:Job", "linear-train-v1").inputs.spec.template.spec.containers[0].image).toMatch(/^tensorflow\/tensorflow:/);
+    const server = deploymentOf(run, "linear").inputs.spec.template.spec.containers.find((c: { name: string }) => c.name === "tf-serving");
+    expect(server.image).toMatch(/^tensorflow\/serving:[\d.]+$/);
+    expect(server.resources.limits).not.toHaveProperty("nvidia.com/gpu");
+    expect(modelsConfigOf(run, "linear")).toMatch(/specific \{\s*versions: 1\s*\}/);
+  });
+
+  it("never puts a store credential in an env value, ConfigMap or output", async () => {
+    const run = await stackRun("local");
+    const secrets = run.ofType("random:index/randomPassword:RandomPassword").map((r) => mockRandomValue(r.name, r.inputs.length));
+    expect(secrets.length).toBeGreaterThan(0);
+    const exposed = JSON.stringify({
+      nonSecrets: run.kubernetesObjects().filter((r) => !/:Secret(Patch)?$/.test(r.type)).map((r) => r.inputs),
+      outputs: await unwrap(run.result as Record<string, unknown>),
+    });
+    for (const secret of secrets) {
+      expect(exposed).not.toContain(secret);
+      expect(exposed).not.toContain(Buffer.from(secret).toString("base64"));
+    }
+  });
+});
+
+describe("the program with other configs", () => {
+  it("works with no GPU pools, no trainings and no servings", async () => {
     const run = await runProgram({ "ml-platform:cluster": { name: "bare" } });
     expect(run.ofType("aws:eks/nodeGroup:NodeGroup")).toEqual([]);
-    expect(run.ofType("kubernetes:apps/v1:DaemonSet")).toEqual([]);
+    expect(run.ofType("ml-platform:training:JobSetController")).toEqual([]);
+    expect(await unwrap(run.result.smokeTargets)).toEqual({ endpoints: [] });
     expect(await unwrap(run.result.bucketNames as Record<string, string>)).toEqual({});
+  });
+
+  it("installs the JobSet controller only when a distributed training exists, and the JobSet depends on it", async () => {
+    const config = {
+      ...stackConfig("staging"),
+      "ml-platform:trainings": [
+        {
+          name: "classifier-train",
+          store: "models",
+          model: "image-classifier",
+          version: 8,
+          framework: "pytorch",
+          mode: "ddp",
+          replicas: { worker: 2 },
+          image: "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime",
+          command: ["python", "train.py"],
+          gpuPool: "gpu",
+          resources: { gpus: 1 },
+        },
+      ],
+    };
+    const run = await runProgram(config, "staging");
+    const controller = run.get("ml-platform:training:JobSetController");
+    const jobSet = run.get("kubernetes:jobset.x-k8s.io/v1alpha2:JobSet");
+    expect(jobSet.dependencies).toEqual(expect.arrayContaining([expect.stringContaining("JobSetController")]));
+    expect(controller.name).toBe("jobset");
+    await expectValidKubernetesObjects(run);
+    expect((await stackRun("staging")).ofType("ml-platform:training:JobSetController")).toEqual([]);
   });
 
   it("rejects bad config before declaring any resource", async () => {
     let error: unknown;
-    const run = await runInMocks(async () => {
-      vi.resetModules();
-      try {
-        await import("../../stacks/index");
-      } catch (err) {
-        error = err;
-      }
-    }, { config: { "ml-platform:cluster": { name: "c" }, "ml-platform:gpuPool": [] } });
-    expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/ml-platform:gpuPool: unknown config key/);
+    const run = await runInMocks(
+      async () => {
+        vi.resetModules();
+        try {
+          await import("../../stacks/index");
+        } catch (err) {
+          error = err;
+        }
+      },
+      { config: { "ml-platform:cluster": { name: "c" }, "ml-platform:serving": [] } },
+    );
+    expect((error as Error).message).toMatch(/ml-platform:serving: unknown config key; the program reads ml-platform:cluster, ml-platform:stores/);
     expect(run.resources).toEqual([]);
-  });
-});
-
-describe("parsePlatformConfig", () => {
-  const problemsOf = (raw: Record<string, unknown>, unknownKeys: string[] = []) => {
-    try {
-      parsePlatformConfig(raw, unknownKeys);
-    } catch (err) {
-      expect(err).toBeInstanceOf(PlatformConfigError);
-      return (err as PlatformConfigError).problems;
-    }
-    throw new Error("expected a config error");
-  };
-
-  it("lists every problem at once, each with its config path", () => {
-    const problems = problemsOf({
-      cluster: { name: "c", region: "us-east-1" },
-      stores: [{ name: "models", forceDestroy: "yes" }],
-      gpuPools: [{ name: "gpu", instanceTypes: ["g5.xlarge"], scaling: { min: 0, max: 1 } }],
-    });
-    expect(problems).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/^cluster: Unrecognized key: "region"/),
-        expect.stringMatching(/^stores\[0\]\.forceDestroy: .*boolean/),
-        expect.stringMatching(/^gpuPools\[0\]\.scaling\.desired: .*number/),
-      ]),
-    );
-    expect(problems).toHaveLength(3);
-  });
-
-  it("reports a missing cluster", () => {
-    expect(problemsOf({})).toEqual([expect.stringMatching(/^cluster: .*object/)]);
-  });
-
-  it("applies the components' own rules, with config paths", () => {
-    const problems = problemsOf({
-      cluster: { name: "c" },
-      stores: [{ name: "models", bucketName: "bad_bucket" }],
-      gpuPools: [
-        { name: "gpu", instanceTypes: ["m5.large"], scaling: { min: 0, desired: 0, max: 1 }, subnetIds: ["s"] },
-        { name: "gpu2", instanceTypes: ["g5.xlarge"], scaling: { min: 0, desired: 0, max: 1 } },
-      ],
-    });
-    expect(problems).toEqual([
-      expect.stringMatching(/^stores\[0\]\.bucketName: "bad_bucket" may contain only lowercase/),
-      expect.stringMatching(/^gpuPools\[0\]\.instanceTypes\[0\]: "m5\.large" is not a known NVIDIA GPU instance type/),
-      "gpuPools[1].subnetIds: required when cluster.subnetIds is not set",
-    ]);
-  });
-
-  it("rejects duplicate names and unknown top-level keys", () => {
-    const problems = problemsOf(
-      { cluster: { name: "c" }, stores: [{ name: "models" }, { name: "models" }] },
-      ["ml-platform:servingz"],
-    );
-    expect(problems).toEqual([
-      expect.stringMatching(/^ml-platform:servingz: unknown config key; the program reads ml-platform:cluster, ml-platform:stores, ml-platform:gpuPools/),
-      'stores[1].name: "models" is already used by stores[0]',
-    ]);
   });
 });
