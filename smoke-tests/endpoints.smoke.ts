@@ -9,7 +9,12 @@ import "./provided-context";
 
 /** A failed smoke check; its message says where, what was expected and what was observed. */
 class SmokeCheckFailure extends Error {
-  override readonly name = "SmokeCheckFailure";
+  constructor(message: string) {
+    super(message);
+    this.name = "SmokeCheckFailure";
+    // The message says everything; a stack into this file would only add noise to the report.
+    this.stack = `${this.name}: ${message}`;
+  }
 }
 
 const report = inject("smokeReport");

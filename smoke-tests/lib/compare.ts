@@ -59,7 +59,23 @@ function leafText(value: unknown): string {
   return typeof value === "bigint" ? value.toString() : JSON.stringify(value);
 }
 
+/** An expected 64-bit integer: a safe integer number, or a decimal string for values beyond 2^53. */
+function expectedInteger(expected: unknown): bigint | undefined {
+  if (typeof expected === "bigint") return expected;
+  if (typeof expected === "number" && Number.isSafeInteger(expected)) return BigInt(expected);
+  if (typeof expected === "string" && /^-?\d+$/.test(expected)) return BigInt(expected);
+  return undefined;
+}
+
 function leavesMatch(expected: unknown, observed: Leaf, tolerance: number): boolean {
+  if (typeof observed === "bigint") {
+    // int64/uint64 outputs compare exactly (within a whole-number tolerance), without going through doubles.
+    const want = expectedInteger(expected);
+    if (want !== undefined) {
+      const difference = observed - want;
+      return (difference < 0n ? -difference : difference) <= BigInt(Math.floor(tolerance));
+    }
+  }
   if (typeof expected === "number" || typeof expected === "bigint") {
     const got = asNumber(observed);
     const want = Number(expected);

@@ -74,7 +74,7 @@ export function summaryText(report: SmokeReport): string {
   const lines = [
     `smoke: ${report.counts.passed} passed, ${report.counts.failed} failed, ${report.counts.skipped} skipped; ${report.endpoints.length} endpoint(s) from ${report.source} in ${(report.durationMs / 1000).toFixed(1)} s`,
     ...report.endpoints.map((e) => `  ${e.ok ? "ok  " : "FAIL"} ${e.name} (${e.address}${e.pods.length ? `, pods ${e.pods.join(", ")}` : ""}) ${(e.durationMs / 1000).toFixed(1)} s`),
-    ...report.results.filter((r) => r.latency).map((r) => `  latency ${r.endpoint} ${r.pod ?? "service"} ${r.model}: p50 ${r.latency!.p50Ms} ms, p95 ${r.latency!.p95Ms} ms`),
+    ...report.results.filter((r) => r.latency).map((r) => `  latency ${r.endpoint} ${r.pod === null ? "service" : `pod ${r.pod}`} ${r.model}: p50 ${r.latency!.p50Ms} ms, p95 ${r.latency!.p95Ms} ms`),
     ...report.results.filter((r) => r.outcome === "failed").map((r) => `  FAILED ${r.message}`),
   ];
   return lines.join("\n");

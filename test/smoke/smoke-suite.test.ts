@@ -3,10 +3,9 @@
  * healthy servers, and fails with a message naming the endpoint, pod, model and check, with the expected and
  * the observed values, for each fault a deployment can have.
  */
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync } from "node:fs";
 import { lookup } from "node:dns/promises";
 import path from "node:path";
-import { status as grpcStatus } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SmokeEndpoint, SmokeTargets } from "../../contracts/smoke-targets";
 import type { CheckResult } from "../../smoke-tests/lib/results";
@@ -293,9 +292,8 @@ describe("targets from a Pulumi stack (SMOKE_STACK)", () => {
   /** A fake `pulumi` first on PATH: records its arguments, prints `output` or fails like the CLI. */
   function fakePulumi(name: string, script: string): string {
     const bin = path.join(scratch.dir, name);
-    require("node:fs").mkdirSync(bin);
-    const file = scratch.write(path.join(name, "pulumi"), script);
-    require("node:fs").chmodSync(file, 0o755);
+    mkdirSync(bin);
+    chmodSync(scratch.write(path.join(name, "pulumi"), script), 0o755);
     return `${bin}:${process.env["PATH"]}`;
   }
 
