@@ -11,6 +11,7 @@ import type { SmokeEndpoint, SmokeTargets } from "../../contracts/smoke-targets"
 import type { CheckResult } from "../../smoke-tests/lib/results";
 import { halfPlusTwoModel, mixerModel } from "../grpc/models";
 import { startTfServingDouble, type TfServingDouble, type TfServingDoubleOptions } from "../grpc/tf-serving-double";
+import { selfSignedCertificate } from "../grpc/tls";
 import { linearModel, runSmokeSuite, scratchDir, type SmokeRunResult } from "./smoke-doubles";
 
 const scratch = scratchDir();
@@ -285,6 +286,34 @@ describe("pods from a headless Service name", () => {
     expect(run.report.endpoints[0]!.pods).toEqual(pods);
     expect(resultsOf(run, "pods")[0]).toMatchObject({ outcome: "passed", observed: `localhost resolved to ${pods.join(", ")}` });
     expect(resultsOf(run, "predict", { pod: `127.0.0.1:${server.port}` })[0]!.outcome).toBe("passed");
+  });
+});
+
+describe("reaching endpoints", () => {
+  it("SMOKE_ENDPOINT_ADDRESSES dials a port-forward instead of the in-cluster name, and leaves the pods out", async () => {
+    const server = await serve({ models: [linearModel()] });
+    const endpoint = linearTarget("linear-serving", "linear-serving.ml.svc.cluster.local:8500", {}, { pods: { dns: "linear-serving-headless.ml.svc.cluster.local:8500" } });
+    const run = await runSmokeSuite(scratch.dir, { targets: { endpoints: [endpoint] }, env: { SMOKE_ENDPOINT_ADDRESSES: `linear-serving=${server.endpoint}` } });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.report.endpoints[0]).toMatchObject({ address: server.endpoint, pods: [] });
+    expect(resultsOf(run, "pods")[0]).toMatchObject({ outcome: "skipped", observed: `not checked: the endpoint is reached at ${server.endpoint} (SMOKE_ENDPOINT_ADDRESSES)` });
+    expect(resultsOf(run, "predict")[0]).toMatchObject({ outcome: "passed", address: server.endpoint });
+  });
+
+  it("tls: checks the Service and its pods over TLS, trusting the CA in SMOKE_TLS_CA", async () => {
+    const certificate = selfSignedCertificate();
+    try {
+      const server = await serve({ models: [linearModel()], tls: { cert: certificate.cert, key: certificate.key } });
+      const endpoint = linearTarget("tls-serving", `localhost:${server.port}`, {}, { tls: true, pods: [`127.0.0.1:${server.port}`] });
+      const run = await runSmokeSuite(scratch.dir, { targets: { endpoints: [endpoint] }, env: { SMOKE_TLS_CA: certificate.certPath } });
+      expect(run.code, run.stderr).toBe(0);
+      expect(resultsOf(run, "predict").map((r) => [r.pod, r.outcome])).toEqual([
+        [null, "passed"],
+        [`127.0.0.1:${server.port}`, "passed"],
+      ]);
+    } finally {
+      certificate.cleanup();
+    }
   });
 });
 
