@@ -14,3 +14,4 @@ export * from "./storage/in-cluster/seaweedfs-identities";
 export * from "./storage/in-cluster/in-cluster-store-specs";
 export * from "./storage/in-cluster/in-cluster-model-store";
 export * from "./serving";
+export * from "./training";

@@ -1,0 +1,67 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { dnsLabelProblem, IssueCollector } from "../common/validation";
+
+/** Pinned JobSet release (the chart version is the release version without the "v"). */
+export const JOBSET_VERSION = "0.12.0";
+/** JobSet's Helm chart, published by the Kubernetes project to registry.k8s.io. */
+export const JOBSET_CHART = "oci://registry.k8s.io/jobset/charts/jobset";
+export const JOBSET_NAMESPACE = "jobset-system";
+
+export interface JobSetControllerArgs {
+  /** Namespace of the controller (created by the release). @default "jobset-system" */
+  namespace?: string;
+  /**
+   * Chart version (= JobSet release without "v"). Helm installs the CRD on first install only: when
+   * upgrading, apply the new release's CRD first.
+   * @default JOBSET_VERSION
+   */
+  version?: string;
+  /** Chart values (see the chart's README). @default the chart's defaults */
+  values?: Record<string, unknown>;
+}
+
+/** The Helm release arguments (pure). */
+export function jobSetReleaseArgs(args: JobSetControllerArgs = {}): k8s.helm.v3.ReleaseArgs & { values: Record<string, unknown> } {
+  return {
+    name: "jobset",
+    chart: JOBSET_CHART,
+    version: args.version ?? JOBSET_VERSION,
+    namespace: args.namespace ?? JOBSET_NAMESPACE,
+    createNamespace: true,
+    // The CRD ships in the chart's crds/ directory.
+    skipCrds: false,
+    // Wait for the controller and its webhook, which must be up before the first JobSet is created.
+    skipAwait: false,
+    atomic: true,
+    timeout: 600,
+    values: args.values ?? {},
+  };
+}
+
+/**
+ * The JobSet controller (kubernetes-sigs/jobset), which runs the distributed TrainingJobs, installed from
+ * its Helm chart at a pinned release. Pass it to TrainingJob's `jobSetController` so JobSets are created
+ * after it. Use it through a Kubernetes provider for the cluster (`{ providers: { kubernetes } }`).
+ */
+export class JobSetController extends pulumi.ComponentResource {
+  readonly release: k8s.helm.v3.Release;
+  /** The installed chart version. */
+  readonly version: string;
+  readonly namespace: string;
+
+  constructor(name: string, args: JobSetControllerArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
+    const issues = new IssueCollector();
+    const releaseArgs = jobSetReleaseArgs(args);
+    const namespaceProblem = dnsLabelProblem(releaseArgs.namespace as string);
+    if (namespaceProblem) issues.add("namespace", namespaceProblem);
+    if (!/^\d+\.\d+\.\d+$/.test(String(releaseArgs.version))) issues.add("version", `"${releaseArgs.version}" must be a chart version such as "${JOBSET_VERSION}" (no "v")`);
+    issues.throwIfAny(`JobSetController "${name}"`);
+
+    super("ml-platform:training:JobSetController", name, {}, opts);
+    this.version = releaseArgs.version as string;
+    this.namespace = releaseArgs.namespace as string;
+    this.release = new k8s.helm.v3.Release(`${name}`, releaseArgs, { parent: this });
+    this.registerOutputs({ version: this.version, namespace: this.namespace, status: this.release.status });
+  }
+}

@@ -1,0 +1,27 @@
+/** The container scripts TrainingJob ships to its pods (real files next to this module; see scripts/). */
+import { join } from "node:path";
+import { loadContainerScripts, SCRIPTS_MOUNT_PATH } from "../common/container-scripts";
+
+/** Directory of the scripts in this package. */
+export const TRAINING_SCRIPTS_DIR = join(__dirname, "scripts");
+
+export const TRAINING_SCRIPTS = {
+  /** Wrapper of the training command (training image). */
+  entrypoint: "entrypoint.sh",
+  /** Sidecar that saves checkpoints and uploads the export (AWS CLI image). */
+  storeAgent: "store-agent.sh",
+  /** `restore` / `save` of $CHECKPOINT_DIR (AWS CLI image). */
+  checkpoints: "checkpoints.sh",
+  /** Upload of $MODEL_EXPORT_DIR with `_SUCCESS` last (AWS CLI image). */
+  uploadModel: "upload-model.sh",
+} as const;
+
+/** ConfigMap data: file name -> script. */
+export function trainingScripts(): Record<string, string> {
+  return loadContainerScripts(TRAINING_SCRIPTS_DIR, Object.values(TRAINING_SCRIPTS));
+}
+
+/** Path of a script inside the containers. */
+export function trainingScriptPath(file: string): string {
+  return `${SCRIPTS_MOUNT_PATH}/${file}`;
+}

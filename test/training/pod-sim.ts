@@ -1,0 +1,176 @@
+/**
+ * Runs a training pod's containers on this machine, as the kubelet would: the restore init container
+ * (checkpoints.sh restore), the store agent sidecar (store-agent.sh) and the trainer (entrypoint.sh with
+ * the command), with the environment of a TrainingJob rendered under mocks. Pod-local volumes become
+ * temporary directories, the store is a real S3-protocol server, and the AWS CLI is Debian's, behind a
+ * small wrapper that logs every call so tests can check the order of uploads.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TRAINING_SCRIPTS, TRAINING_SCRIPTS_DIR } from "../../components/training/scripts";
+import { AWS_CLI, type CommandResult, run, type S3TestServer } from "../harness/s3-server";
+import { BUCKET, container, envOf, renderedRoles, type TestArgs, trainingRun } from "./fixtures";
+
+export const script = (file: string) => join(TRAINING_SCRIPTS_DIR, file);
+
+/**
+ * An `aws` that appends its arguments to a log, then runs the real AWS CLI. With AWS_FAIL_AFTER_CALLS=n
+ * in its environment, every call after the n-th fails without reaching the store (an outage mid-way);
+ * with AWS_FAIL_CALL=n, only the n-th call fails (a hiccup).
+ */
+export function loggingAwsCli(dir: string): { path: string; calls: () => string[] } {
+  const log = join(dir, "aws-calls.log");
+  const path = join(dir, "aws");
+  writeFileSync(
+    path,
+    [
+      "#!/bin/sh",
+      `printf '%s\\n' "$*" >> '${log}'`,
+      `calls=$(wc -l < '${log}')`,
+      `if [ -n "\${AWS_FAIL_AFTER_CALLS:-}" ] && [ "$calls" -gt "$AWS_FAIL_AFTER_CALLS" ]; then echo "simulated store outage" >&2; exit 255; fi`,
+      `if [ "\${AWS_FAIL_CALL:-}" = "$calls" ]; then echo "simulated store hiccup" >&2; exit 255; fi`,
+      `exec ${AWS_CLI} "$@"`,
+      "",
+    ].join("\n"),
+  );
+  chmodSync(path, 0o755);
+  return { path, calls: () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : []) };
+}
+
+/**
+ * Keys under a prefix, read straight from the test server (anonymous S3 ListObjectsV2), which is much
+ * faster than starting the AWS CLI for every look. The scripts under test always use the AWS CLI.
+ */
+export async function storeKeys(s3: S3TestServer, prefix: string): Promise<string[]> {
+  const response = await fetch(`${s3.endpoint}/${s3.bucket}?list-type=2&max-keys=1000&prefix=${encodeURIComponent(prefix)}`);
+  if (!response.ok) throw new Error(`listing ${prefix}: HTTP ${response.status}`);
+  const xml = await response.text();
+  return [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]).sort();
+}
+
+/** An object's content, read straight from the test server. */
+export async function storeObject(s3: S3TestServer, key: string): Promise<string> {
+  const response = await fetch(`${s3.endpoint}/${s3.bucket}/${key}`);
+  if (!response.ok) throw new Error(`getting ${key}: HTTP ${response.status}`);
+  return response.text();
+}
+
+/** The pod-local volumes of one simulated pod. */
+export interface PodVolumes {
+  root: string;
+  exportDir: string;
+  checkpointDir: string;
+  stateDir: string;
+}
+
+export function podVolumes(): PodVolumes {
+  const root = mkdtempSync(join(tmpdir(), "pod-"));
+  const volumes = { root, exportDir: join(root, "export"), checkpointDir: join(root, "checkpoints"), stateDir: join(root, "state") };
+  for (const dir of [volumes.exportDir, volumes.checkpointDir, volumes.stateDir]) mkdirSync(dir);
+  return volumes;
+}
+
+/** Literal environment of the exporting pod's containers in a rendered TrainingJob. */
+export interface RenderedPodEnv {
+  trainer: Record<string, string>;
+  agent: Record<string, string>;
+  restore?: Record<string, string>;
+}
+
+/** Renders a TrainingJob (store bucket BUCKET) and returns its exporting pod's container environment. */
+export async function renderedExporterEnv(args: TestArgs): Promise<RenderedPodEnv> {
+  const run = await trainingRun(args);
+  const exporter = run.result.plan.exporter.role;
+  const role = renderedRoles(run).find((r) => r.role === exporter)!;
+  const names = [...(role.podSpec.initContainers ?? []), ...role.podSpec.containers].map((c: { name: string }) => c.name);
+  return {
+    trainer: envOf(container(role.podSpec, "trainer")),
+    agent: envOf(container(role.podSpec, "store-agent")),
+    ...(names.includes("restore-checkpoints") ? { restore: envOf(container(role.podSpec, "restore-checkpoints")) } : {}),
+  };
+}
+
+/** A rendered container environment with its pod-local volumes moved to temporary directories. */
+export function withLocalVolumes(rendered: Record<string, string>, volumes: PodVolumes): NodeJS.ProcessEnv {
+  const local: NodeJS.ProcessEnv = { ...rendered };
+  if ("MODEL_EXPORT_DIR" in rendered) local.MODEL_EXPORT_DIR = volumes.exportDir;
+  if ("CHECKPOINT_DIR" in rendered) local.CHECKPOINT_DIR = volumes.checkpointDir;
+  if ("ML_PLATFORM_STATE_DIR" in rendered) local.ML_PLATFORM_STATE_DIR = volumes.stateDir;
+  return local;
+}
+
+/** A store-facing container's environment on this machine: local volumes, the test store, the logging CLI. */
+export function localStoreEnv(rendered: Record<string, string>, volumes: PodVolumes, s3: S3TestServer, awsCli: string): NodeJS.ProcessEnv {
+  if (s3.bucket !== BUCKET || rendered.S3_BUCKET !== BUCKET) throw new Error(`start the S3 test server with bucket ${BUCKET}, as the rendered job uses`);
+  // The test server's credentials, endpoint and isolated AWS config (HOME) stand in for the grant's.
+  return { ...withLocalVolumes(rendered, volumes), AWS_CLI: awsCli, ...s3.env };
+}
+
+/** A sidecar that runs until stopped, like a native sidecar container. */
+export interface Sidecar {
+  process: ChildProcess;
+  /** Sends SIGTERM (what the kubelet does once the main containers exited) and waits for the exit. */
+  stop(): Promise<CommandResult>;
+}
+
+export function startSidecar(file: string, env: NodeJS.ProcessEnv): Sidecar {
+  const child = spawn("sh", [script(file)], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<CommandResult>((resolve) => child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
+  return {
+    process: child,
+    async stop() {
+      child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+export interface PodRun {
+  restore?: CommandResult;
+  trainer: CommandResult;
+  agent: CommandResult;
+}
+
+/**
+ * Runs one pod to completion: restore (when the job has checkpoints), then the store agent beside the
+ * trainer, then stops the agent once the trainer exited.
+ */
+export async function runPod(options: {
+  env: RenderedPodEnv;
+  volumes: PodVolumes;
+  s3: S3TestServer;
+  awsCli: string;
+  command: string[];
+  /** Extra environment for the trainer (e.g. the training command's own settings). */
+  trainerEnv?: NodeJS.ProcessEnv;
+  /** The pod's index in its indexed Job (JOB_COMPLETION_INDEX, set in every container). @default unset (0) */
+  index?: number;
+  /** Extra environment for the store agent (e.g. shorter retry pauses). */
+  agentEnv?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}): Promise<PodRun> {
+  const { env, volumes, s3, awsCli } = options;
+  const podIndex: NodeJS.ProcessEnv = options.index === undefined ? {} : { JOB_COMPLETION_INDEX: String(options.index) };
+  const result: Partial<PodRun> = {};
+  if (env.restore) {
+    result.restore = await run("sh", [script(TRAINING_SCRIPTS.checkpoints), "restore"], { env: { ...localStoreEnv(env.restore, volumes, s3, awsCli), ...podIndex } });
+    if (result.restore.code !== 0) throw new Error(`checkpoint restore failed: ${result.restore.stderr}`);
+  }
+  const agent = startSidecar(TRAINING_SCRIPTS.storeAgent, { ...localStoreEnv(env.agent, volumes, s3, awsCli), ...podIndex, ...options.agentEnv });
+  try {
+    result.trainer = await run("sh", [script(TRAINING_SCRIPTS.entrypoint), ...options.command], {
+      // The trainer gets no store credentials, as in the cluster.
+      env: { ...withLocalVolumes(env.trainer, volumes), PATH: process.env.PATH, HOME: volumes.root, ...podIndex, ...options.trainerEnv },
+      timeoutMs: options.timeoutMs ?? 60_000,
+    });
+  } finally {
+    result.agent = await agent.stop();
+  }
+  return result as PodRun;
+}
