@@ -58,6 +58,8 @@ interface RunContext {
 /** Completes every model target with its fixture; throws TargetsLoadError before any call is made. */
 export function planTargets(targets: SmokeTargets, options: Pick<RunOptions, "fixturesDir" | "endpointAddresses">): ModelPlan[][] {
   const names = new Set(targets.endpoints.map((e) => e.name));
+  const repeated = [...new Set(targets.endpoints.map((e) => e.name).filter((name, i, all) => all.indexOf(name) !== i))];
+  if (repeated.length) throw new TargetsLoadError(`endpoint names must be unique (results are reported by name): ${repeated.join(", ")} appear${repeated.length > 1 ? "" : "s"} more than once`);
   const unknown = Object.keys(options.endpointAddresses ?? {}).filter((name) => !names.has(name));
   if (unknown.length) {
     throw new TargetsLoadError(`SMOKE_ENDPOINT_ADDRESSES names endpoint${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}, which the targets lack (they have: ${[...names].join(", ") || "none"})`);

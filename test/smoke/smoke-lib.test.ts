@@ -136,6 +136,11 @@ describe("targets", () => {
     expect(() => planModel({ name: "broken" }, dir)).toThrow(/fixture .*broken\.json is not a valid fixture .*\n  - \(root\): Unrecognized key: "expected"/);
   });
 
+  it("rejects repeated endpoint names", () => {
+    const endpoint = { name: "a", grpc: "a:1", models: [{ name: "m" }] };
+    expect(() => planTargets({ endpoints: [endpoint, endpoint] }, { fixturesDir: dir })).toThrow("endpoint names must be unique (results are reported by name): a appears more than once");
+  });
+
   it("checks SMOKE_ENDPOINT_ADDRESSES against the endpoints' names", () => {
     const targets = { endpoints: [{ name: "a", grpc: "a:1", models: [{ name: "m" }] }] };
     expect(() => planTargets(targets, { fixturesDir: dir, endpointAddresses: { b: "127.0.0.1:1" } })).toThrow(
