@@ -138,15 +138,15 @@ export function requestProblems(signature: Signature, inputs: Record<string, unk
       problems.push(`input "${name}" is a ${spec.encoding} ${spec.dtype} tensor, which the suite cannot send`);
       continue;
     }
-    let value_: Tensor;
+    let encoded: Tensor;
     try {
-      value_ = tensor(spec.dtype, value as TensorLike);
+      encoded = tensor(spec.dtype, value as TensorLike);
     } catch (error) {
       problems.push(`input "${name}": the request's value does not fit ${spec.dtype}: ${(error as Error).message}`);
       continue;
     }
-    if (!shapeFits(value_.shape, spec.shape)) {
-      problems.push(`input "${name}": the request's value has shape ${formatShape(value_.shape)}, the signature ${formatShape(spec.shape)}`);
+    if (!shapeFits(encoded.shape, spec.shape)) {
+      problems.push(`input "${name}": the request's value has shape ${formatShape(encoded.shape)}, the signature ${formatShape(spec.shape)}`);
     }
   }
   for (const name of Object.keys(signature.inputs)) {

@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import type { SmokeTargets } from "../../contracts/smoke-targets";
 import type { SmokeReport } from "../../smoke-tests/lib/report";
 import { tensor } from "../../client/tensor-codec";
@@ -54,7 +55,7 @@ export function linearModel(options: LinearModelOptions = {}): ModelDouble {
 export interface SmokeRunResult extends CommandResult {
   /** The JSON report (SMOKE_REPORT) the run wrote. */
   report: SmokeReport;
-  /** Wall-clock time of the whole subprocess, in ms. */
+  /** Wall-clock time of the whole subprocess, in ms. (stdout and stderr are without terminal colours.) */
   wallMs: number;
 }
 
@@ -98,5 +99,6 @@ export async function runSmokeSuite(dir: string, options: { targets?: SmokeTarge
   } catch (error) {
     throw new Error(`the smoke run wrote no report (exit ${result.code})\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`, { cause: error });
   }
-  return { ...result, report, wallMs };
+  // vitest colours its output when the parent's environment asks for it; tests read plain text
+  return { ...result, stdout: stripVTControlCharacters(result.stdout), stderr: stripVTControlCharacters(result.stderr), report, wallMs };
 }

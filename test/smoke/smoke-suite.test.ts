@@ -45,8 +45,8 @@ function expectFailedOn(run: SmokeRunResult, expected: Array<{ check: CheckResul
   expect(failed.map((f) => f.check)).toEqual(expected.map((e) => e.check));
   failed.forEach((failure, i) => {
     expect(failure.message).toMatch(expected[i]!.message);
-    // vitest shows the failed test with the same message (stdout or stderr, depending on the reporter)
-    expect(`${run.stdout}\n${run.stderr}`).toContain(failure.message);
+    // vitest reports the failed test with the same message
+    expect(`${run.stdout}\n${run.stderr}`).toContain(`SmokeCheckFailure: ${failure.message}`);
   });
 }
 
