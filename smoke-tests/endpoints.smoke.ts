@@ -34,7 +34,7 @@ function checkTest(result: CheckResult): void {
   });
 }
 
-it(`loads the targets (${report.source})`, () => {
+it(report.source === "none" ? "loads the targets" : `loads the targets from ${report.source}`, () => {
   if (report.error) throw new SmokeCheckFailure(report.error);
   expect(report.error).toBeNull();
 });

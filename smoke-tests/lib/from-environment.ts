@@ -60,7 +60,7 @@ export async function smokeFromEnvironment(options: EnvironmentRunOptions = {}):
     report = buildReport(source, reportSettings(settings), run);
     if (targets.endpoints.length === 0) log("smoke: warning: the targets list no endpoints; nothing was checked");
   } catch (error) {
-    const source = settings ? describeSource(settings.source) : "(none)";
+    const source = settings ? describeSource(settings.source) : "none";
     report = errorReport(source, settings ? reportSettings(settings) : null, error instanceof Error ? error.message : String(error));
   }
   log(summaryText(report));

@@ -13,7 +13,7 @@ export interface SmokeReport {
   format: typeof SMOKE_REPORT_FORMAT;
   /** True when no check failed and the targets could be loaded. */
   ok: boolean;
-  /** Where the targets came from ("targets file ...", "stack ..."). */
+  /** Where the targets came from ("targets file ...", "stack ..."), or "none" when settings named no usable source. */
   source: string;
   startedAt: string;
   durationMs: number;
