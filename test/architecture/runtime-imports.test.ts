@@ -1,6 +1,7 @@
 /**
- * The runtime side (the client library, the mlp CLI, the smoke-targets contract, the proto loader
- * and the benchmark) must never import @pulumi/*, directly or through the IaC code.
+ * The runtime side (the client library, the mlp CLI, the smoke suite, the smoke-targets contract, the
+ * proto loader and the benchmark) must never import @pulumi/*, directly or through the IaC code, nor
+ * the tests' code (test doubles are not shipped).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -9,6 +10,7 @@ import { describe, expect, it } from "vitest";
 const ROOT = path.resolve(__dirname, "../..");
 const RUNTIME_DIRS = ["client", "cli", "contracts", "bench", "smoke-tests"];
 const IAC_DIRS = ["components", "stacks"];
+const TEST_DIRS = ["test"];
 
 function sourceFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -32,6 +34,9 @@ describe("runtime side imports", () => {
     expect(files.some((f) => f.endsWith(path.join("client", "client.ts")))).toBe(true);
     expect(files.some((f) => f.endsWith(path.join("cli", "main.ts")))).toBe(true);
     expect(files.some((f) => f.endsWith(path.join("contracts", "smoke-targets.ts")))).toBe(true);
+    for (const file of ["smoke-tests/lib/run.ts", "smoke-tests/lib/targets.ts", "smoke-tests/global-setup.ts", "smoke-tests/endpoints.smoke.ts", "smoke-tests/vitest.config.mts"]) {
+      expect(files).toContain(path.join(ROOT, file));
+    }
   });
 
   it("no runtime file imports @pulumi/* or the IaC folders", () => {
@@ -39,7 +44,8 @@ describe("runtime side imports", () => {
     for (const file of files) {
       for (const spec of specifiers(readFileSync(file, "utf8"))) {
         const resolved = spec.startsWith(".") ? path.relative(ROOT, path.resolve(path.dirname(file), spec)) : spec;
-        if (spec.startsWith("@pulumi/") || IAC_DIRS.some((dir) => resolved === dir || resolved.startsWith(dir + path.sep))) {
+        const inside = (dirs: string[]) => dirs.some((dir) => resolved === dir || resolved.startsWith(dir + path.sep));
+        if (spec.startsWith("@pulumi/") || inside(IAC_DIRS) || inside(TEST_DIRS)) {
           offences.push(`${path.relative(ROOT, file)} imports ${spec}`);
         }
       }

@@ -1,0 +1,10 @@
+/** What the global setup hands to the tests through vitest's provide/inject. */
+import type { SmokeReport } from "./lib/report";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    smokeReport: SmokeReport;
+  }
+}
+
+export {};
