@@ -6,80 +6,21 @@
  * then shows what each grant can and cannot do, and the real reloader adds and revokes a grant on a
  * running server. `weed` comes from test/slow/install-seaweedfs.sh (.ci/run runs it).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InClusterModelStore } from "../../components/storage/in-cluster/in-cluster-model-store";
-import { seaweedServerArgs } from "../../components/storage/in-cluster/in-cluster-store-specs";
 import type { MockRun } from "../harness/pulumi-mocks";
 import { runInMocks } from "../harness/pulumi-mocks";
 import { AWS_CLI, type CommandResult, requireAwsCli, run } from "../harness/s3-server";
-
-const REPO = join(__dirname, "../..");
-const SCRIPTS = join(REPO, "components/storage/in-cluster/scripts");
-
-function weedBinary(): string {
-  const path = process.env.SEAWEEDFS_WEED ?? execFileSync("sh", [join(__dirname, "install-seaweedfs.sh")], { encoding: "utf8" }).trim();
-  if (!existsSync(path)) throw new Error(`weed not found at ${path}: run test/slow/install-seaweedfs.sh (.ci/run does)`);
-  return path;
-}
-
-/** A free TCP port on 127.0.0.1 whose +10000 neighbour (SeaweedFS's gRPC port) is free too. */
-async function freePortPair(): Promise<number> {
-  const listen = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 25000);
-    if ((await listen(port)) && (await listen(port + 10000))) return port;
-  }
-  throw new Error("no free port pair");
-}
-
-/** Stops a process we started: SIGTERM, then SIGKILL if it has not exited after a grace period. */
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const grace = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 10_000).unref());
-  if ((await Promise.race([exited, grace])) === "timeout") {
-    child.kill("SIGKILL");
-    await exited;
-  }
-}
-
-const decode = (value: string) => Buffer.from(value, "base64").toString("utf8");
-
-/** The identity fragments the store and its grants put in the identities Secret (key -> JSON). */
-function renderedFragments(run: MockRun<unknown>): Record<string, string> {
-  const fragments: Record<string, string> = {};
-  for (const [key, value] of Object.entries<string>(run.get("kubernetes:core/v1:Secret", "models-identities").inputs.data)) fragments[key] = decode(value);
-  for (const patch of run.ofType("kubernetes:core/v1:SecretPatch")) {
-    for (const [key, value] of Object.entries<string>(patch.inputs.data)) fragments[key] = decode(value);
-  }
-  return fragments;
-}
-
-/** The credential a grant's Secret (or the admin Secret) holds. */
-function credentialOf(run: MockRun<unknown>, secretName: string) {
-  const data = run.get("kubernetes:core/v1:Secret", secretName).inputs.data;
-  return { AWS_ACCESS_KEY_ID: decode(data.AWS_ACCESS_KEY_ID), AWS_SECRET_ACCESS_KEY: decode(data.AWS_SECRET_ACCESS_KEY) };
-}
+import { credentialOf, renderedFragments, type SeaweedFsServer, STORE_SCRIPTS_DIR as SCRIPTS, startSeaweedFs } from "../harness/seaweedfs-server";
 
 describe("InClusterModelStore identities on a real SeaweedFS server", () => {
   const work = mkdtempSync(join(tmpdir(), "seaweedfs-"));
-  const fragmentsDir = join(work, "identities");
-  const configFile = join(work, "s3.json");
-  const serverName = `weed-t${process.pid % 100000}`;
-  let server: ChildProcess | undefined;
+  let server: SeaweedFsServer | undefined;
   let reloader: ChildProcess | undefined;
-  let serverLog = "";
   let endpoint = "";
   let mocks: MockRun<unknown>;
   let extraGrant: MockRun<unknown>;
@@ -105,7 +46,7 @@ describe("InClusterModelStore identities on a real SeaweedFS server", () => {
       timeoutMs: (timeoutSeconds + 30) * 1000,
     });
   const writeFragments = (fragments: Record<string, string>) => {
-    for (const [key, value] of Object.entries(fragments)) writeFileSync(join(fragmentsDir, key), value);
+    for (const [key, value] of Object.entries(fragments)) writeFileSync(join(server!.fragmentsDir, key), value);
   };
 
   beforeAll(async () => {
@@ -120,34 +61,18 @@ describe("InClusterModelStore identities on a real SeaweedFS server", () => {
       store.grantAccess("late", { access: "read", models: ["linear"], serviceAccount: { clusterName: "local", namespace: "serving", name: "late" } });
     });
 
-    mkdirSync(fragmentsDir);
-    writeFragments(renderedFragments(mocks));
-    const rendered = await run("dash", [join(SCRIPTS, "render-identities.sh"), fragmentsDir, configFile]);
-    expect(rendered.stdout).toBe("changed\n");
-
-    const port = await freePortPair();
-    const [master, volume, filer] = [await freePortPair(), await freePortPair(), await freePortPair()];
-    endpoint = `http://127.0.0.1:${port}`;
-    // A uniquely named link, so the reloader signals this server and no other weed process.
-    const weed = join(work, serverName);
-    symlinkSync(weedBinary(), weed);
-    const args = seaweedServerArgs().map((arg) =>
-      arg.startsWith("-dir=") ? `-dir=${join(work, "data")}` : arg.startsWith("-s3.config=") ? `-s3.config=${configFile}` : arg === "-s3.ip.bind=0.0.0.0" ? "-s3.ip.bind=127.0.0.1" : arg,
-    );
-    mkdirSync(join(work, "data"));
-    server = spawn(weed, [...args, `-s3.port=${port}`, `-master.port=${master}`, `-volume.port=${volume}`, `-filer.port=${filer}`], { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
-    server.stdout?.on("data", (d: Buffer) => (serverLog += d.toString()));
-    server.stderr?.on("data", (d: Buffer) => (serverLog += d.toString()));
+    server = await startSeaweedFs(work, renderedFragments(mocks));
+    endpoint = server.endpoint;
 
     // The store's bucket job: create-bucket retries until the server answers.
     const admin = credentialOf(mocks, "models-admin-credentials");
     const created = await s3Client(admin, ["create-bucket"], 90);
-    expect(created.code, `${created.stdout}${created.stderr}\n${serverLog.slice(-3000)}`).toBe(0);
+    expect(created.code, `${created.stdout}${created.stderr}\n${server.log().slice(-3000)}`).toBe(0);
   }, 240_000);
 
   afterAll(async () => {
     reloader?.kill("SIGTERM");
-    await stop(server);
+    await server?.stop();
     rmSync(work, { recursive: true, force: true });
   }, 30_000);
 
@@ -199,8 +124,8 @@ describe("InClusterModelStore identities on a real SeaweedFS server", () => {
     const before = await aws(late, ["s3", "ls", "s3://models/models/linear/"]);
     expect(before.stderr).toMatch(/InvalidAccessKeyId/);
 
-    reloader = spawn("dash", [join(SCRIPTS, "reload-identities.sh"), fragmentsDir, configFile, "1"], {
-      env: { PATH: process.env.PATH, SERVER_PROCESS: serverName },
+    reloader = spawn("dash", [join(SCRIPTS, "reload-identities.sh"), server!.fragmentsDir, server!.configFile, "1"], {
+      env: { PATH: process.env.PATH, SERVER_PROCESS: server!.processName },
       stdio: "ignore",
     });
     // The grant's key appears in the Secret volume, as a SecretPatch would add it.
@@ -210,7 +135,7 @@ describe("InClusterModelStore identities on a real SeaweedFS server", () => {
     expect(granted.code, granted.stderr).toBe(0);
 
     // Deleting the patch removes the key: the identity is gone on the next reload.
-    rmSync(join(fragmentsDir, lateKey));
+    rmSync(join(server!.fragmentsDir, lateKey));
     const ls = ["s3", "ls", "s3://models/models/linear/"];
     let listing = await aws(late, ls);
     for (let attempt = 0; attempt < 60 && listing.code === 0; attempt++) listing = await aws(late, ls);

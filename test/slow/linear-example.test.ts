@@ -10,19 +10,19 @@
  * - the exported SavedModel has the `serving_default` signature x float32 [-1, 1] -> y, and its
  *   parameters match the line the data came from.
  */
-import { existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LINEAR_EXAMPLE_DIR, linearExampleTrainer } from "../../components/training/linear-example";
 import { run, type S3TestServer, startS3Server } from "../harness/s3-server";
+import { PYTHON, QUIET_TENSORFLOW, requireTensorflow } from "../harness/tensorflow";
 import { BUCKET } from "../training/fixtures";
 import { loggingAwsCli, podVolumes, type RenderedPodEnv, renderedExporterEnv, runPod, storeKeys } from "../training/pod-sim";
 
-const PYTHON = resolve(process.env.ML_PLATFORM_PYTHON ?? ".venv/bin/python");
 const TRAIN = join(LINEAR_EXAMPLE_DIR, "train.py");
 const LINE = { slope: 3, intercept: -2 };
-const QUIET = { TF_CPP_MIN_LOG_LEVEL: "2", PYTHONUNBUFFERED: "1" };
+const QUIET = QUIET_TENSORFLOW;
 
 interface Summary {
   start_step: number;
@@ -31,21 +31,6 @@ interface Summary {
   intercept: number;
 }
 const summaryOf = (stdout: string): Summary => JSON.parse(stdout.trim().split("\n").filter((l) => l.startsWith("{")).at(-1)!) as Summary;
-
-/** Fails the whole suite, never skips it, when the virtualenv is missing (checked while collecting tests). */
-async function requireTensorflow(): Promise<void> {
-  if (!existsSync(PYTHON)) {
-    throw new Error(
-      `${PYTHON} not found. The slow suite runs the example trainer with TensorFlow CPU from a virtualenv: ` +
-        "create it with `python3 -m venv .venv && .venv/bin/pip install -r examples/linear/requirements.txt` (.ci/run does this), " +
-        "or set ML_PLATFORM_PYTHON to a python that has tensorflow-cpu installed.",
-    );
-  }
-  const probe = await run(PYTHON, ["-c", "import tensorflow as tf; print(tf.__version__)"], { env: { ...process.env, ...QUIET }, timeoutMs: 120_000 });
-  if (probe.code !== 0) {
-    throw new Error(`${PYTHON} cannot import tensorflow: install examples/linear/requirements.txt into its environment.\n${probe.stderr}`);
-  }
-}
 
 describe("the example trainer with TensorFlow CPU", async () => {
   await requireTensorflow();
