@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Writable } from "node:stream";
-import { PrerequisiteError } from "./errors";
+import { PrerequisiteError, StepFailedError } from "./errors";
 
 /** Where the commands write, and whether the tools they start may use the terminal themselves. */
 export interface Io {
@@ -29,6 +29,20 @@ export interface Captured {
   stderr: string;
 }
 
+let interrupted = false;
+
+/**
+ * Ctrl-C reaches the tools we run (same process group) and they stop on their own, Pulumi after cancelling
+ * cleanly; the commands then fail with their exit status. Afterwards no further tool is started.
+ */
+export function markInterrupted(): void {
+  interrupted = true;
+}
+
+function refuseWhenInterrupted(command: string): void {
+  if (interrupted) throw new StepFailedError(`interrupted; not starting ${command}`);
+}
+
 const INSTALL_HINTS: Record<string, string> = {
   pulumi: "Install the Pulumi CLI 3.x (https://www.pulumi.com/docs/iac/download-install/, e.g. `curl -fsSL https://get.pulumi.com | sh` or `brew install pulumi/tap/pulumi`); no Pulumi Cloud account is needed.",
   kubectl: "Install kubectl (https://kubernetes.io/docs/tasks/tools/); Docker Desktop and minikube bring one.",
@@ -44,6 +58,7 @@ function notInstalled(command: string, error: unknown): Error {
 
 /** Runs a tool and collects its output; resolves with its exit code, rejects only when it cannot start. */
 export function capture(command: string, args: readonly string[], options: ToolOptions): Promise<Captured> {
+  refuseWhenInterrupted(command);
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...args], { env: options.env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -57,6 +72,7 @@ export function capture(command: string, args: readonly string[], options: ToolO
 
 /** Runs a tool whose output the user watches; resolves with its exit code. */
 export function stream(command: string, args: readonly string[], options: ToolOptions & { io: Io }): Promise<number> {
+  refuseWhenInterrupted(command);
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...args], { env: options.env, cwd: options.cwd, stdio: options.io.inheritStdio ? ["inherit", "inherit", "inherit"] : ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (d: Buffer) => options.io.stdout.write(d));
@@ -77,6 +93,7 @@ export interface Background {
 }
 
 export function background(command: string, args: readonly string[], options: ToolOptions): Background {
+  refuseWhenInterrupted(command);
   const child = spawn(command, [...args], { env: options.env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));

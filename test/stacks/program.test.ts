@@ -198,6 +198,13 @@ describe("local", () => {
     expect(modelsConfigOf(run, "linear")).toMatch(/specific \{\s*versions: 1\s*\}/);
   });
 
+  it("waits up to 30 minutes for the training (the first run pulls the TensorFlow image), and serves after it", async () => {
+    const run = await stackRun("local");
+    const job = run.get("kubernetes:batch/v1:Job", "linear-train-v1");
+    expect(job.inputs.metadata.annotations).toMatchObject({ "pulumi.com/timeoutSeconds": "1800" });
+    expect(run.get("ml-platform:serving:TfServing", "linear").dependencies).toContain(job.urn);
+  });
+
   it("never puts a store credential in an env value, ConfigMap or output", async () => {
     const run = await stackRun("local");
     const secrets = run.ofType("random:index/randomPassword:RandomPassword").map((r) => mockRandomValue(r.name, r.inputs.length));
