@@ -50,19 +50,27 @@ export function plainOutputs(outputs: OutputMap): Record<string, unknown> {
 }
 
 interface CommandFailure {
-  commandResult?: { stdout?: string; stderr?: string; code?: number; err?: { code?: unknown } };
+  commandResult?: {
+    stdout?: string;
+    stderr?: string;
+    code?: number;
+    /** The process error (execa's): `code` ENOENT when the CLI is missing, else its exit code and output. */
+    err?: { code?: unknown; exitCode?: number; stdout?: string; stderr?: string };
+  };
 }
 
 /**
- * A failed Pulumi CLI call as one readable message: the Automation API's CommandError keeps the
- * call's result (exit code, stdout, stderr) in `commandResult`; its message is that result's dump.
+ * A failed Pulumi CLI call as one readable message. The Automation API's CommandError keeps the call's
+ * result in `commandResult` (its message is that result's dump); the process error inside it has the
+ * CLI's exit code and output.
  */
 export function describePulumiFailure(error: unknown): string {
   const result = (error as CommandFailure | null)?.commandResult;
   if (!result) return error instanceof Error ? error.message : String(error);
-  if (result.err?.code === "ENOENT") return "the pulumi CLI was not found on PATH (install the Pulumi CLI)";
-  const text = (result.stderr?.trim() || result.stdout?.trim() || "no output").split("\n").slice(-20).join("\n");
-  return `exit ${String(result.code)}: ${text}`;
+  const failure = result.err;
+  if (failure?.code === "ENOENT") return "the pulumi CLI was not found on PATH (install the Pulumi CLI)";
+  const output = (failure?.stderr ?? result.stderr ?? "").trim() || (failure?.stdout ?? result.stdout ?? "").trim() || "no output";
+  return `exit ${String(failure?.exitCode ?? result.code)}: ${output.split("\n").slice(-20).join("\n")}`;
 }
 
 /** Runs a CLI operation, turning a failure into an Error that says which operation and why. */
@@ -122,12 +130,12 @@ export async function automationWorkspace(options: AutomationWorkspaceOptions): 
     },
     async preview(name, output) {
       const target = await stack(name);
-      const result = await pulumi(`pulumi preview --stack ${name}`, () => target.preview({ diff: true, color: "never", onOutput: output, ...extra }));
+      const result = await pulumi(`pulumi preview --stack ${name}`, () => target.preview({ diff: true, color: "never", onOutput: output, onError: output, ...extra }));
       return { changeSummary: counts(result.changeSummary) };
     },
     async up(name, output) {
       const target = await stack(name);
-      const result = await pulumi(`pulumi up --stack ${name}`, () => target.up({ color: "never", onOutput: output, ...extra }));
+      const result = await pulumi(`pulumi up --stack ${name}`, () => target.up({ color: "never", onOutput: output, onError: output, ...extra }));
       return { outputs: plainOutputs(result.outputs), changeSummary: counts(result.summary?.resourceChanges) };
     },
   };
