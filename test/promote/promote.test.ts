@@ -196,6 +196,31 @@ describe("promote", () => {
     expect(report.rollback!.reason).toMatch(/^step 1 \(canary\): prod failed its smoke gate: .*label canary\): predict failed/);
   });
 
+  it("canary: a failing last step rolls back to the config from before the canary", async () => {
+    const workspace = await stacks({ releases: { linear: stable(5) } }, { releases: { linear: stable(4) } });
+    workspace.onCall = (call) => {
+      // the update that makes 5 stable fails
+      if (call.op === "writeReleases" && JSON.stringify(call.value) === JSON.stringify({ linear: stable(5) })) workspace.fail("up", "prod");
+    };
+    const report = await run(workspace, { canary: true });
+
+    expect(report.exitCode).toBe(3);
+    expect(workspace.changesTo("prod").filter((c) => c.op !== "preview")).toEqual([
+      { op: "writeReleases", stack: "prod", value: { linear: { versions: [4, 5], labels: { stable: 4, canary: 5 } } } },
+      { op: "up", stack: "prod" },
+      { op: "writeReleases", stack: "prod", value: { linear: stable(5) } },
+      { op: "up", stack: "prod" },
+      { op: "writeReleases", stack: "prod", value: { linear: stable(4) } },
+      { op: "up", stack: "prod" },
+    ]);
+    expect(workspace.servedBy("prod")).toEqual({ versions: [4], labels: { stable: 4 } });
+    expect(smokes(report)).toEqual(["source staging: passed", "canary prod: passed", "rollback prod: passed"]);
+    expect(report.steps.map((s) => [s.name, s.error])).toEqual([
+      ["canary", null],
+      ["promote", "pulumi up --stack prod failed: exit 255: error: update failed"],
+    ]);
+  });
+
   it("a dry run plans, smokes the source and previews every step, and changes nothing", async () => {
     const previous = { linear: { versions: ["4"], labels: { stable: "4" } } };
     const workspace = await stacks({ releases: { linear: stable(5) } }, { releases: previous });
