@@ -158,8 +158,15 @@ async function runPromote(argv: readonly string[], io: PromoteIo, deps: MainDeps
   } catch (error) {
     report = notStartedReport(request, error);
   }
-  writePromotionReport(reportFile, report);
-  io.stdout.write(`\n${summaryText(report, path.relative(io.cwd, reportFile) || reportFile)}\n`);
+  let written = true;
+  try {
+    writePromotionReport(reportFile, report);
+  } catch (error) {
+    // the promotion's outcome stands: a report that cannot be written must not change the exit code
+    written = false;
+    io.stderr.write(`promote: error: cannot write the report ${reportFile}: ${errorMessage(error)}\n`);
+  }
+  io.stdout.write(`\n${summaryText(report, written ? path.relative(io.cwd, reportFile) || reportFile : undefined)}\n`);
   if (report.error) io.stderr.write(`promote: error: ${report.error}\n`);
   return report.exitCode;
 }

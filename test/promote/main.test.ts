@@ -3,7 +3,7 @@
  * workspace and the real smoke library, the JSON report, the smoke command), and the npm script as CI
  * runs it.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -109,6 +109,17 @@ describe("main: a run", () => {
     const report = JSON.parse(readFileSync(path.join(dir, "promotion-report.json"), "utf8")) as PromotionReport;
     expect(report).toMatchObject({ outcome: "not-started", exitCode: 2, changed: false, smoke: [] });
     expect(io.err()).toBe("promote: error: opening the Pulumi project in /repo failed: the pulumi CLI was not found on PATH (install the Pulumi CLI)\n");
+  });
+
+  it("keeps the promotion's exit code when the report cannot be written", async () => {
+    fake = await FakeStacks.start({ staging: { releases: { linear: stable(5) } }, prod: { releases: { linear: stable(4) } } });
+    const workspace = fake;
+    writeFileSync(path.join(dir, "a-file"), "");
+    const io = captureIo();
+    const code = await main(["--from", "staging", "--to", "prod", "--report", "a-file/report.json"], io, { workspace: async () => workspace });
+    expect(code).toBe(0);
+    expect(workspace.configOf("prod")).toEqual({ linear: stable(5) });
+    expect(io.err()).toMatch(/promote: error: cannot write the report .*a-file\/report\.json: /);
   });
 
   it("smoke: gates one deployed stack, and fails one whose targets list nothing", async () => {
