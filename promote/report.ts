@@ -74,7 +74,7 @@ export interface PromotionReport {
   plan: PromotionPlan | null;
   /** The target's value at `ml-platform:releases` before, and at the end (null: key absent or unknown). */
   targetReleases: { before: Record<string, unknown> | null; after: Record<string, unknown> | null };
-  /** Whether the target now serves something else than before (true only when promoted). */
+  /** True when promoted: the target now serves the new versions. False otherwise (after a failed rollback, see `rollback`). */
   changed: boolean;
   smoke: SmokeRecord[];
   steps: StepRecord[];
