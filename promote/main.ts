@@ -112,7 +112,10 @@ function promoteRequest(options: Record<string, unknown>): PromoteOptions {
 
 type Parsed = { error: Error | null | undefined; output: string; argv: Record<string, unknown> };
 
-async function parse(argv: readonly string[], usage: string, options: Record<string, Options>, examples: Array<[string, string]>): Promise<Parsed> {
+const PROMOTE_EXIT_CODES = EXIT_CODE_MEANINGS.map(([code, meaning]) => `  ${code}  ${meaning}`).join("\n");
+const SMOKE_EXIT_CODES = ["  0  the gate passed", "  1  the gate failed (a check failed, or nothing was checked)", "  2  bad usage, or the stack cannot be read"].join("\n");
+
+async function parse(argv: readonly string[], usage: string, options: Record<string, Options>, examples: Array<[string, string]>, exitCodes: string): Promise<Parsed> {
   const parser = yargs([...argv])
     .scriptName("promote")
     .version(false) // before the options: --version is the model version here
@@ -122,7 +125,7 @@ async function parse(argv: readonly string[], usage: string, options: Record<str
     .help("help")
     .alias("help", "h")
     .wrap(110)
-    .epilogue(`Exit codes:\n${EXIT_CODE_MEANINGS.map(([code, meaning]) => `  ${code}  ${meaning}`).join("\n")}\n\nSmoke knobs: SMOKE_WAIT_SECONDS, SMOKE_LATENCY_SAMPLES, SMOKE_LATENCY_MS_P95, SMOKE_CALL_TIMEOUT_SECONDS, SMOKE_TLS_CA, SMOKE_FIXTURES_DIR (as for npm run smoke).`);
+    .epilogue(`Exit codes:\n${exitCodes}\n\nSmoke knobs: SMOKE_WAIT_SECONDS, SMOKE_LATENCY_SAMPLES, SMOKE_LATENCY_MS_P95, SMOKE_CALL_TIMEOUT_SECONDS, SMOKE_TLS_CA, SMOKE_FIXTURES_DIR (as for npm run smoke).`);
   for (const [example, description] of examples) parser.example(example, description);
   return new Promise((resolve) => {
     void parser.parse([...argv], {}, (error, parsedArgv, output) => resolve({ error, output, argv: parsedArgv as Record<string, unknown> }));
@@ -139,6 +142,7 @@ async function runPromote(argv: readonly string[], io: PromoteIo, deps: MainDeps
       ["npm run promote -- --from staging --to prod", "Promote every model's stable version from staging to prod"],
       ["npm run promote -- --from staging --to prod --model linear --version 5 --canary", "linear 5 as canary first, then stable"],
     ],
+    PROMOTE_EXIT_CODES,
   );
   if (parsed.error) throw new UsageError(parsed.error.message);
   if (parsed.argv["help"]) {
@@ -178,6 +182,7 @@ async function runSmoke(argv: readonly string[], io: PromoteIo, deps: MainDeps):
       "Smokes a deployed stack's smokeTargets output through the promotion gate (which fails a run that checked nothing).",
     smokeOptions,
     [["npm run smoke:stack -- --stack dev --port-forward", "Smoke dev from outside its cluster"]],
+    SMOKE_EXIT_CODES,
   );
   if (parsed.error) throw new UsageError(parsed.error.message);
   if (parsed.argv["help"]) {
