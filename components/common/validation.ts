@@ -114,3 +114,22 @@ export function modelVersionProblem(version: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A Kubernetes resource quantity without a sign (resources are never negative): digits with an optional
+ * fraction, then a binary-SI (Ki..Ei), decimal-SI (n, u, m, k, M..E) or decimal-exponent (e3) suffix.
+ */
+const QUANTITY = /^([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/;
+
+/** What a quantity measures; it picks the examples and catches "m" (milli) used for bytes. */
+export type QuantityKind = "cpu" | "memory" | "storage";
+
+/** Problems with a positive Kubernetes quantity such as "500m", "2" or "4Gi" (undefined when valid). */
+export function quantityProblem(value: unknown, kind: QuantityKind): string | undefined {
+  if (typeof value !== "string" || !QUANTITY.test(value) || Number.parseFloat(value) <= 0) {
+    const example = kind === "cpu" ? '"500m" or "2"' : '"512Mi" or "4Gi"';
+    return `${JSON.stringify(value)} is not a positive Kubernetes quantity; use e.g. ${example}`;
+  }
+  if (kind !== "cpu" && value.endsWith("m")) return `"${value}" means milli-bytes; use "Mi" or "Gi" (e.g. "${value.slice(0, -1)}Mi")`;
+  return undefined;
+}

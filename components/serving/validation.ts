@@ -11,6 +11,7 @@ import {
   modelNameProblem,
   modelVersionProblem,
   oneOf,
+  quantityProblem,
 } from "../common/validation";
 import { imageProblem, TF_SERVING_GPU_IMAGE, TF_SERVING_IMAGE_ARCHITECTURE } from "./images";
 import type { TfServingArgs, VersionPolicy } from "./types";
@@ -25,7 +26,6 @@ export const MAX_NAME_LENGTH = 32;
 export const SERVICE_TYPES = ["ClusterIP", "InternalLoadBalancer"] as const;
 export const POLICY_KINDS = ["{ latest: n }", "{ all: true }", "{ specific: [versions] }"];
 
-const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 const VERSION_LABEL = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 
@@ -54,15 +54,6 @@ export function minimumTerminationGracePeriod(preStopDelaySeconds: number, grpcM
 /** The default termination grace period: the minimum plus a few seconds of margin. */
 export function defaultTerminationGracePeriod(preStopDelaySeconds: number, grpcMaxConnectionAgeSeconds: number): number {
   return minimumTerminationGracePeriod(preStopDelaySeconds, grpcMaxConnectionAgeSeconds) + 5;
-}
-
-function quantityProblem(value: unknown, what: "cpu" | "memory" | "storage"): string | undefined {
-  if (typeof value !== "string" || !QUANTITY.test(value) || Number.parseFloat(value) <= 0) {
-    const example = what === "cpu" ? '"500m" or "2"' : '"512Mi" or "4Gi"';
-    return `${JSON.stringify(value)} is not a positive Kubernetes quantity; use e.g. ${example}`;
-  }
-  if (what !== "cpu" && value.endsWith("m")) return `"${value}" means milli-bytes; use "Mi" or "Gi" (e.g. "${value.slice(0, -1)}Mi")`;
-  return undefined;
 }
 
 /** Problems with one version policy, keyed by sub-path ("" for the policy itself). */

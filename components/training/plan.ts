@@ -11,6 +11,7 @@ import {
   modelNameProblem,
   modelVersionProblem,
   oneOf,
+  quantityProblem,
 } from "../common/validation";
 import type { TrainingJobArgs, TrainingResources } from "./args";
 import { FRAMEWORKS, frameworkModule } from "./frameworks/registry";
@@ -53,17 +54,14 @@ export function trainingNames(name: string, version: number): TrainingNames {
   return { workload, serviceAccount: name, scripts: `${workload}-scripts`, code: `${workload}-code` };
 }
 
-const QUANTITY = /^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/;
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]+$/;
 
 function checkResources(resources: TrainingResources | undefined, args: TrainingJobArgs, issues: IssueCollector): void {
   if (resources === undefined) return;
   for (const key of ["cpu", "memory"] as const) {
-    const value = resources[key];
-    if (value !== undefined && (typeof value !== "string" || !QUANTITY.test(value))) {
-      issues.add(`resources.${key}`, `${JSON.stringify(value)} is not a Kubernetes quantity (e.g. ${key === "cpu" ? '"4" or "500m"' : '"16Gi"'})`);
-    }
+    const problem = resources[key] === undefined ? undefined : quantityProblem(resources[key], key);
+    if (problem) issues.add(`resources.${key}`, problem);
   }
   const gpus = resources.gpus;
   if (gpus === undefined || gpus === 0) return;
@@ -227,9 +225,8 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
       issues.add("checkpoints.saveIntervalSeconds", `must be a positive integer of seconds (got ${JSON.stringify(checkpointSaveIntervalSeconds)})`);
     }
   }
-  if (args.sharedMemorySize !== undefined && !QUANTITY.test(args.sharedMemorySize)) {
-    issues.add("sharedMemorySize", `${JSON.stringify(args.sharedMemorySize)} is not a Kubernetes quantity (e.g. "8Gi")`);
-  }
+  const sharedMemoryProblem = args.sharedMemorySize === undefined ? undefined : quantityProblem(args.sharedMemorySize, "memory");
+  if (sharedMemoryProblem) issues.add("sharedMemorySize", sharedMemoryProblem);
   (args.imagePullSecrets ?? []).forEach((secret, i) => {
     const problem = typeof secret === "string" ? dnsLabelProblem(secret, 253) : "must be a Secret name";
     if (problem) issues.add(`imagePullSecrets[${i}]`, problem);

@@ -244,9 +244,10 @@ export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
   return {
     metadata: { labels: labels(inputs, role.name) },
     spec: {
-      // The account has no RBAC permissions. Its token stays mounted: EKS Pod Identity's credential
-      // injection has been reported to fail without it.
       serviceAccountName: names.serviceAccount,
+      // No Kubernetes API token in the pod. EKS Pod Identity does not need it: its webhook adds its own
+      // projected token volume (audience pods.eks.amazonaws.com) to the pods it injects credentials into.
+      automountServiceAccountToken: false,
       // Every retry is a new pod, so the restore init container runs again and nothing stale is reused.
       restartPolicy: "Never",
       terminationGracePeriodSeconds: TRAINING_TERMINATION_GRACE_SECONDS,

@@ -312,9 +312,9 @@ describe("InClusterModelStore validation", () => {
     expect(message).toMatch(/InClusterModelStore "models"/);
     expect(message).toMatch(/namespace: "ML" must be 1-63 lowercase letters/);
     expect(message).toMatch(/bucketName: "Models_Bucket" may contain only lowercase letters/);
-    expect(message).toMatch(/storageSize: "ten gigs" is not a Kubernetes quantity/);
+    expect(message).toMatch(/storageSize: "ten gigs" is not a positive Kubernetes quantity; use e.g. "512Mi" or "4Gi"/);
     expect(message).toMatch(/image: "chrislusf\/seaweedfs:latest" must be pinned/);
-    expect(message).toMatch(/resources\.cpu: "lots" is not a Kubernetes quantity/);
+    expect(message).toMatch(/resources\.cpu: "lots" is not a positive Kubernetes quantity; use e.g. "500m" or "2"/);
     expect(message).toMatch(/identityReloadSeconds: must be an integer from 1 to 3600 \(got 0\)/);
     expect(message).toMatch(/region: "US East" must be/);
   });

@@ -81,6 +81,8 @@ describe("single-pod TensorFlow job with the defaults", async () => {
   it("runs the restricted pod: non-root, read-only root, no privileges, writable scratch volumes only", () => {
     expect(pod).toMatchObject({
       serviceAccountName: "train",
+      // No Kubernetes API token: EKS Pod Identity projects its own token into the pods it serves.
+      automountServiceAccountToken: false,
       restartPolicy: "Never",
       terminationGracePeriodSeconds: 120,
       securityContext: RESTRICTED_POD,

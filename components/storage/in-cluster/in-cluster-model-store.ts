@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { join } from "node:path";
 import { loadContainerScripts } from "../../common/container-scripts";
-import { IssueCollector, dnsLabelProblem, modelNameProblem, modelVersionProblem, oneOf } from "../../common/validation";
+import { IssueCollector, dnsLabelProblem, modelNameProblem, modelVersionProblem, oneOf, quantityProblem } from "../../common/validation";
 import { type GrantOptions, type ModelAccessGrant, type ModelAccessGrantArgs, type ModelStoreBackend, modelKeyPrefix } from "../model-store-backend";
 import { bucketNameProblems, grantPrefixes } from "../s3-policies";
 import {
@@ -94,7 +94,6 @@ export const IN_CLUSTER_STORE_DEFAULTS = {
   identityReloadSeconds: 10,
 } as const;
 
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$/;
 const REGION = /^[a-z0-9-]{1,32}$/;
 // registry/repository:tag or @sha256:digest; a tag other than "latest" is required.
 const PINNED_IMAGE = /^[a-z0-9][a-z0-9._\-/:]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})$/;
@@ -114,9 +113,8 @@ export function validateInClusterModelStoreArgs(name: string, args: InClusterMod
     for (const problem of bucketNameProblems(args.bucketName)) issues.add("bucketName", `"${args.bucketName}" ${problem}`);
   }
   if (args.region !== undefined && !REGION.test(args.region)) issues.add("region", `"${args.region}" must be 1-32 lowercase letters, digits or "-", e.g. "us-east-1"`);
-  if (args.storageSize !== undefined && !QUANTITY.test(args.storageSize)) {
-    issues.add("storageSize", `"${args.storageSize}" is not a Kubernetes quantity; use e.g. "10Gi" (suffixes ${oneOf(["Mi", "Gi", "Ti"])}...)`);
-  }
+  const storageProblem = args.storageSize === undefined ? undefined : quantityProblem(args.storageSize, "storage");
+  if (storageProblem) issues.add("storageSize", storageProblem);
   if (args.storageClassName !== undefined) {
     const problem = dnsLabelProblem(args.storageClassName, 253);
     if (problem) issues.add("storageClassName", problem);
@@ -126,7 +124,8 @@ export function validateInClusterModelStoreArgs(name: string, args: InClusterMod
   }
   for (const key of ["cpu", "memory", "memoryLimit"] as const) {
     const value = args.resources?.[key];
-    if (value !== undefined && !QUANTITY.test(value)) issues.add(`resources.${key}`, `"${value}" is not a Kubernetes quantity, e.g. "250m" or "512Mi"`);
+    const problem = value === undefined ? undefined : quantityProblem(value, key === "cpu" ? "cpu" : "memory");
+    if (problem) issues.add(`resources.${key}`, problem);
   }
   const reload = args.identityReloadSeconds;
   if (reload !== undefined && !(Number.isInteger(reload) && reload >= 1 && reload <= 3600)) {
