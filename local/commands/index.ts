@@ -42,7 +42,7 @@ export const COMMANDS: readonly LocalCommand[] = [
   {
     name: "down",
     usage: "npm run local:down [-- --forget]",
-    summary: "pulumi destroy, remove the stack's state and delete .pulumi-local/ (--forget: skip the destroy, the cluster is gone).",
+    summary: "pulumi destroy, then delete the stack's state in .pulumi-local/ (--forget: skip the destroy, the cluster is gone).",
     run: (context, args) => down(context, { forget: flags("down", args, { forget: { type: "boolean" } }).forget === true }),
   },
 ];

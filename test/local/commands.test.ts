@@ -4,7 +4,7 @@
  * failures that must keep the state. `local:smoke` runs the real smoke suite (`npm run smoke`) against a
  * TF Serving double standing in for the port-forwarded Service, with the local stack's real smokeTargets.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { SmokeTargets } from "../../contracts/smoke-targets";
@@ -125,21 +125,15 @@ describe("local:up", () => {
 });
 
 describe("local:down", () => {
-  it("destroys the stack, removes its state keeping stacks/Pulumi.local.yaml, and deletes the state folder", async () => {
+  it("destroys the stack, then deletes the state folder that holds only it, keeping stacks/Pulumi.local.yaml", async () => {
     expect((await box.run(["up"])).code).toBe(0);
     const before = box.calls().length;
     const result = await box.run(["down"]);
     expect(result.code, result.stderr).toBe(0);
-    expect(box.calls().slice(before)).toEqual([
-      "pulumi version",
-      "pulumi stack ls --all --json",
-      ...PREFLIGHT,
-      "pulumi destroy --yes --stack local",
-      "pulumi stack rm local --yes --preserve-config --remove-backups",
-      "pulumi stack ls --all --json",
-    ]);
+    // No `pulumi stack rm`: it would also clear the project's selected stack in the user's Pulumi workspace.
+    expect(box.calls().slice(before)).toEqual(["pulumi version", "pulumi stack ls --all --json", ...PREFLIGHT, "pulumi destroy --yes --stack local"]);
     expect(existsSync(box.stateDir)).toBe(false);
-    expect(result.stderr).toMatch(/removed the stack "local" \(stacks\/Pulumi\.local\.yaml is kept\)/);
+    expect(result.stderr).toMatch(/removed the stack "local" and deleted .*\.pulumi-local \(stacks\/Pulumi\.local\.yaml is kept\)/);
   });
 
   it("keeps the stack and its state when the destroy fails", async () => {
@@ -148,15 +142,23 @@ describe("local:down", () => {
     const result = await box.run(["down"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/pulumi destroy failed \(exit 1\); the stack and its state are kept/);
-    expect(box.calls()).not.toContain("pulumi stack rm local --yes --preserve-config --remove-backups");
     expect(existsSync(join(box.stateDir, STATE_NOTE))).toBe(true);
+    expect(existsSync(join(box.env.FAKE_STATE!, "stacks", "local"))).toBe(true);
   });
 
-  it("has nothing to do without state", async () => {
-    const result = await box.run(["down"]);
-    expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/nothing to remove: there is no local stack state in/);
+  it("has nothing to do without state, and deletes a state folder whose stack was never created", async () => {
+    const none = await box.run(["down"]);
+    expect(none.code).toBe(0);
+    expect(none.stderr).toMatch(/nothing to remove: there is no local stack state in/);
     expect(box.calls()).toEqual([]);
+
+    box.env.FAKE_KUBE_UNREACHABLE = "1";
+    expect((await box.run(["up"])).code).toBe(3);
+    mkdirSync(box.stateDir, { recursive: true });
+    writeFileSync(join(box.stateDir, STATE_NOTE), "");
+    const empty = await box.run(["down"]);
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(existsSync(box.stateDir)).toBe(false);
   });
 
   it("suggests --forget when the cluster is gone, and --forget removes the state without destroying", async () => {
@@ -165,25 +167,24 @@ describe("local:down", () => {
     const refused = await box.run(["down"]);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/cannot reach the cluster[^]*`npm run local:down -- --forget` removes the stack's state without destroying anything/);
+    expect(existsSync(join(box.stateDir, STATE_NOTE))).toBe(true);
 
     const before = box.calls().length;
     const forgot = await box.run(["down", "--forget"]);
     expect(forgot.code, forgot.stderr).toBe(0);
-    expect(box.calls().slice(before)).toEqual([
-      "pulumi version",
-      "pulumi stack ls --all --json",
-      "pulumi stack rm local --yes --preserve-config --remove-backups --force",
-      "pulumi stack ls --all --json",
-    ]);
+    expect(box.calls().slice(before)).toEqual(["pulumi version", "pulumi stack ls --all --json"]);
+    expect(forgot.stderr).toMatch(/forgetting the stack without destroying its resources/);
     expect(existsSync(box.stateDir)).toBe(false);
   });
 
-  it("keeps the state folder when it holds other stacks, and never deletes a folder local:up did not make", async () => {
+  it("removes only its stack from a state folder that holds others, and never deletes a folder local:up did not make", async () => {
     expect((await box.run(["up"])).code).toBe(0);
     writeFileSync(join(box.env.FAKE_STATE!, "stacks", "scratch"), "");
+    const before = box.calls().length;
     const kept = await box.run(["down"]);
-    expect(kept.code).toBe(0);
-    expect(kept.stderr).toMatch(/kept .*\.pulumi-local: it also holds scratch/);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(box.calls().slice(before).at(-1)).toBe("pulumi stack rm local --yes --preserve-config --remove-backups");
+    expect(kept.stderr).toMatch(/removed the stack "local"; kept .*\.pulumi-local: it also holds scratch/);
     expect(existsSync(box.stateDir)).toBe(true);
 
     const stranger = sandbox();
