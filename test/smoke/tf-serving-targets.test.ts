@@ -9,6 +9,7 @@ import { parseSmokeTargets, type SmokeTargets } from "../../contracts/smoke-targ
 import { runSmoke } from "../../smoke-tests/lib/run";
 import { DEFAULT_FIXTURES_DIR } from "../../smoke-tests/lib/settings";
 import { startTfServingDouble, type TfServingDouble } from "../grpc/tf-serving-double";
+import { expectValidKubernetesObjects } from "../harness/kubernetes-schema";
 import { runInMocks, unwrap } from "../harness/pulumi-mocks";
 import { linearModel } from "./smoke-doubles";
 
@@ -25,6 +26,7 @@ async function declaredTargets(): Promise<SmokeTargets> {
       models: [{ name: "linear", store, versionPolicy: { specific: [3, 4, 5] }, versionLabels: { stable: 3, canary: 4 } }],
     });
   });
+  await expectValidKubernetesObjects(run);
   // as `pulumi stack output smokeTargets --json` prints it
   return parseSmokeTargets(JSON.parse(JSON.stringify({ endpoints: [await unwrap(run.result.smokeTarget)] })));
 }
