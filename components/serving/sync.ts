@@ -8,8 +8,9 @@
 import { join } from "node:path";
 import type { ModelStoreBackend } from "../storage/model-store-backend";
 import type { ServedModel, VersionPolicy } from "./types";
+import { packagePath } from "../common/package-files";
 
-export const SCRIPTS_DIR = join(__dirname, "scripts");
+export const SCRIPTS_DIR = packagePath("components", "serving", "scripts");
 export const MODEL_SYNC_SCRIPT = "model-sync.sh";
 /** Absolute path of the sync script in this package (tests run it from here). */
 export const MODEL_SYNC_SCRIPT_PATH = join(SCRIPTS_DIR, MODEL_SYNC_SCRIPT);

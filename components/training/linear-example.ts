@@ -6,10 +6,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TRAINING_CODE_PATH } from "./workload";
+import { packagePath } from "../common/package-files";
 
 /** TensorFlow CPU image that runs examples/linear/train.py (same TensorFlow as its requirements.txt). */
 export const LINEAR_EXAMPLE_IMAGE = "tensorflow/tensorflow:2.21.0";
-export const LINEAR_EXAMPLE_DIR = join(__dirname, "..", "..", "examples", "linear");
+export const LINEAR_EXAMPLE_DIR = packagePath("examples", "linear");
 
 export interface LinearExampleOptions {
   /** The line the synthetic data comes from. @default { slope: 2, intercept: 1 } */

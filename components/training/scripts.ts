@@ -1,9 +1,9 @@
 /** The container scripts TrainingJob ships to its pods (real files next to this module; see scripts/). */
-import { join } from "node:path";
 import { loadContainerScripts, SCRIPTS_MOUNT_PATH } from "../common/container-scripts";
+import { packagePath } from "../common/package-files";
 
 /** Directory of the scripts in this package. */
-export const TRAINING_SCRIPTS_DIR = join(__dirname, "scripts");
+export const TRAINING_SCRIPTS_DIR = packagePath("components", "training", "scripts");
 
 export const TRAINING_SCRIPTS = {
   /** Wrapper of the training command (training image). */

@@ -12,7 +12,7 @@ import { run } from "../harness/s3-server";
 import { allTestModels } from "../grpc/models";
 import { startTfServingDouble, type TfServingDouble } from "../grpc/tf-serving-double";
 import { selfSignedCertificate, type TestCertificate } from "../grpc/tls";
-import { MLP_BIN, REPO_ROOT, buildMlp, mlp } from "./run-mlp";
+import { MLP_BIN, REPO_ROOT, buildDist, mlp } from "./run-mlp";
 
 let server: TfServingDouble;
 let dir: string;
@@ -35,7 +35,7 @@ function json(result: { stdout: string }): unknown {
 }
 
 beforeAll(async () => {
-  buildMlp();
+  buildDist();
   server = await startTfServingDouble({ models: allTestModels() });
   dir = mkdtempSync(path.join(tmpdir(), "mlp-cli-"));
 }, 120_000);

@@ -9,8 +9,8 @@ import { run, type CommandResult } from "../harness/s3-server";
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 export const MLP_BIN = path.join(REPO_ROOT, "dist", "cli", "bin.js");
 
-/** Compiles client/ and cli/ into dist/ as `npm run build` does (incremental: fast when up to date). */
-export function buildMlp(): void {
+/** Compiles the package into dist/ as `npm run build` does (incremental: fast when up to date). */
+export function buildDist(): void {
   const tsc = path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
   execFileSync(process.execPath, [tsc, "-p", path.join(REPO_ROOT, "tsconfig.build.json")], { cwd: REPO_ROOT, stdio: "pipe" });
   chmodSync(MLP_BIN, 0o755);

@@ -1,7 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { join } from "node:path";
 import { loadContainerScripts } from "../../common/container-scripts";
 import { IssueCollector, dnsLabelProblem, modelNameProblem, modelVersionProblem, oneOf, quantityProblem } from "../../common/validation";
 import { type GrantOptions, type ModelAccessGrant, type ModelAccessGrantArgs, type ModelStoreBackend, modelKeyPrefix } from "../model-store-backend";
@@ -26,8 +25,9 @@ import {
   storeService,
 } from "./in-cluster-store-specs";
 import { adminIdentity, grantIdentity, identityFragment } from "./seaweedfs-identities";
+import { packagePath } from "../../common/package-files";
 
-const SCRIPTS_DIR = join(__dirname, "scripts");
+const SCRIPTS_DIR = packagePath("components", "storage", "in-cluster", "scripts");
 
 export interface InClusterModelStoreArgs {
   /**
