@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { SmokeTargets } from "../contracts/smoke-targets";
-import { buildReport, readSmokeSettings, runSmoke, type SmokeReport } from "../smoke-tests/lib/index";
+import { buildReport, readSmokeSettings, type RunOptions, runSmoke, type SmokeReport } from "../smoke-tests/lib/index";
 import { errorReport } from "../smoke-tests/lib/report";
 import { directReach, type Reach } from "./reach";
 import { UsageError } from "./errors";
@@ -15,16 +15,10 @@ export interface StackSmoker {
 }
 
 /** The smoke suite's knobs that apply to a promotion (what SMOKE_WAIT_SECONDS etc. set for `npm run smoke`). */
-export interface SmokeRunSettings {
-  waitSeconds: number;
-  latencySamples: number;
-  latencyMsP95?: number;
-  callTimeoutSeconds: number;
-  fixturesDir: string;
-  tlsCa?: Buffer;
-  /** How often to poll while waiting. @default the library's */
-  pollIntervalMs?: number;
-}
+export type SmokeRunSettings = Pick<
+  RunOptions,
+  "waitSeconds" | "latencySamples" | "latencyMsP95" | "callTimeoutSeconds" | "fixturesDir" | "tlsCa" | "pollIntervalMs"
+>;
 
 /**
  * Reads the SMOKE_* knobs as `npm run smoke` does. The targets come from each stack's output, so
@@ -59,17 +53,7 @@ export function librarySmoker(settings: SmokeRunSettings, reach: Reach = directR
       let opened: Awaited<ReturnType<Reach["open"]>> | undefined;
       try {
         opened = await reach.open(stack, targets, progress);
-        const run = await runSmoke(targets, {
-          waitSeconds: settings.waitSeconds,
-          latencySamples: settings.latencySamples,
-          latencyMsP95: settings.latencyMsP95,
-          callTimeoutSeconds: settings.callTimeoutSeconds,
-          fixturesDir: settings.fixturesDir,
-          tlsCa: settings.tlsCa,
-          pollIntervalMs: settings.pollIntervalMs,
-          endpointAddresses: opened.endpointAddresses,
-          progress,
-        });
+        const run = await runSmoke(targets, { ...settings, endpointAddresses: opened.endpointAddresses, progress });
         return buildReport(source, reportSettings, run);
       } catch (error) {
         return errorReport(source, reportSettings, error instanceof Error ? error.message : String(error));

@@ -6,11 +6,10 @@
  * env from Secrets is resolved. Nothing else is inherited. What differs on this machine (the store's
  * address, where the AWS CLI lives, a shorter sync interval) is passed as explicit overrides.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MockRun, PropertyMap, RecordedResource } from "./pulumi-mocks";
-import { type CommandResult, run as runCommand } from "./s3-server";
+import { type CommandResult, type RunningProcess, run as runCommand, startProcess } from "./s3-server";
 
 const objectName = (r: RecordedResource) => (r.inputs.metadata?.name as string | undefined) ?? r.name;
 
@@ -23,12 +22,8 @@ export interface ContainerProcess {
   env: NodeJS.ProcessEnv;
 }
 
-export interface RunningContainer {
-  child: ChildProcess;
-  output(): string;
-  /** SIGTERM (what the kubelet sends), then the exit. */
-  stop(): Promise<CommandResult>;
-}
+/** A container started in the background. */
+export type RunningContainer = RunningProcess;
 
 export class LocalPod {
   private readonly volumes = new Map<string, string>();
@@ -99,20 +94,7 @@ export class LocalPod {
   /** Starts a long-running container (a sidecar). */
   startContainer(name: string, options: { path: string; overrides?: EnvOverrides }): RunningContainer {
     const p = this.process(name, options);
-    const child = spawn(p.command, p.args, { env: p.env, cwd: this.root, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<CommandResult>((resolve) => child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
-    return {
-      child,
-      output: () => stdout + stderr,
-      stop: async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-        return exited;
-      },
-    };
+    return startProcess(p.command, p.args, { env: p.env, cwd: this.root });
   }
 
   private object(kind: "ConfigMap" | "Secret", name: string): RecordedResource {

@@ -6,7 +6,7 @@
  * Debian's AWS CLI (2.9) predates the `AWS_ENDPOINT_URL*` variables, so scripts must pass `--endpoint-url`
  * themselves when `S3_ENDPOINT` is set, which is what they do in-cluster too.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,6 +60,33 @@ export function run(command: string, args: string[], options: { env?: NodeJS.Pro
     child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
+}
+
+/** A long-running process (e.g. a container's main loop) whose output is collected. */
+export interface RunningProcess {
+  child: ChildProcess;
+  /** stdout then stderr so far. */
+  output(): string;
+  /** SIGTERM (what the kubelet sends) unless it already exited, then its result. */
+  stop(): Promise<CommandResult>;
+}
+
+/** Starts a process in the background, collecting its output; `stop()` ends it and gives its result. */
+export function startProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): RunningProcess {
+  const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<CommandResult>((resolve) => child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
+  return {
+    child,
+    output: () => stdout + stderr,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
 }
 
 /** Fails with an actionable message when the Debian AWS CLI is missing. */

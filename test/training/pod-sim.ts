@@ -5,12 +5,11 @@
  * temporary directories, the store is a real S3-protocol server, and the AWS CLI is Debian's, behind a
  * small wrapper that logs every call so tests can check the order of uploads.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TRAINING_SCRIPTS, TRAINING_SCRIPTS_DIR } from "../../components/training/scripts";
-import { AWS_CLI, type CommandResult, run, type S3TestServer } from "../harness/s3-server";
+import { AWS_CLI, type CommandResult, run, type RunningProcess, type S3TestServer, startProcess } from "../harness/s3-server";
 import { BUCKET, container, envOf, renderedRoles, type TestArgs, trainingRun } from "./fixtures";
 
 export const script = (file: string) => join(TRAINING_SCRIPTS_DIR, file);
@@ -109,26 +108,11 @@ export function localStoreEnv(rendered: Record<string, string>, volumes: PodVolu
 }
 
 /** A sidecar that runs until stopped, like a native sidecar container. */
-export interface Sidecar {
-  process: ChildProcess;
-  /** Sends SIGTERM (what the kubelet does once the main containers exited) and waits for the exit. */
-  stop(): Promise<CommandResult>;
-}
+/** A sidecar: `stop()` sends SIGTERM (what the kubelet does once the main containers exited) and waits for the exit. */
+export type Sidecar = RunningProcess;
 
 export function startSidecar(file: string, env: NodeJS.ProcessEnv): Sidecar {
-  const child = spawn("sh", [script(file)], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<CommandResult>((resolve) => child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
-  return {
-    process: child,
-    async stop() {
-      child.kill("SIGTERM");
-      return exited;
-    },
-  };
+  return startProcess("sh", [script(file)], { env });
 }
 
 export interface PodRun {
