@@ -1,6 +1,6 @@
 /**
  * The StackWorkspace of a real promotion: Pulumi's Automation API (`@pulumi/pulumi/automation`) over
- * this repository's project (Pulumi.yaml: `main: stacks/`, `stackConfigDir: stacks`), so a stack's
+ * this repository's project (Pulumi.yaml: `main: stacks/index.ts`, `stackConfigDir: stacks`), so a stack's
  * config is `stacks/Pulumi.<stack>.yaml` and its state is in the logged-in backend.
  *
  * - read:  `pulumi config --show-secrets --json` (the whole map, so a missing key is an absent value,
