@@ -29,6 +29,8 @@ export interface RecordedResource {
   protect: boolean;
   retainOnDelete: boolean;
   ignoreChanges: string[];
+  /** Outputs the engine is told to keep secret (`additionalSecretOutputs`). */
+  additionalSecretOutputs: string[];
   /** URNs of explicit and implicit dependencies. */
   dependencies: string[];
   /** Provider reference (`urn::id`), when one was given. */
@@ -82,9 +84,17 @@ export function mockRandomValue(name: string, length = 16): string {
   return seed.repeat(Math.ceil(length / seed.length)).slice(0, length);
 }
 
+/** The credential the mocks give the in-cluster store's generated credential named `name`. */
+export function mockStoreCredential(name: string): { accessKeyId: string; secretAccessKey: string } {
+  return { accessKeyId: mockRandomValue(`${name}-access-key-id`, 20), secretAccessKey: mockRandomValue(`${name}-secret-access-key`, 40) };
+}
+
+export const DYNAMIC_RESOURCE = "pulumi-nodejs:dynamic:Resource";
+
 const defaultResourceState: Record<string, MockStateFn> = {
-  "random:index/randomPassword:RandomPassword": ({ name, inputs }) => ({ result: mockRandomValue(name, inputs.length), bcryptHash: "mock" }),
-  "random:index/randomString:RandomString": ({ name, inputs }) => ({ result: mockRandomValue(name, inputs.length) }),
+  // Dynamic resources (components/storage/in-cluster/store-credential.ts): what their provider's create returns.
+  [DYNAMIC_RESOURCE]: ({ name, inputs }) =>
+    inputs.generator === "ml-platform:storage:StoreCredential/v1" ? { ...inputs, ...mockStoreCredential(name) } : {},
   "aws:s3/bucket:Bucket": ({ name, inputs }) => {
     const bucket = inputs.bucket ?? `${name}-bucket`;
     return { bucket, arn: `arn:aws:s3:::${bucket}`, region: inputs.region ?? MOCK_REGION };
@@ -196,6 +206,7 @@ function recordRegistrations(monitor: MockMonitor): RecordedResource[] {
       protect: Boolean(req.getProtect()),
       retainOnDelete: Boolean(req.getRetainondelete()),
       ignoreChanges: (req.getIgnorechangesList() as string[]) ?? [],
+      additionalSecretOutputs: (req.getAdditionalsecretoutputsList() as string[]) ?? [],
       dependencies: (req.getDependenciesList() as string[]) ?? [],
       provider: (req.getProvider() as string) || undefined,
     };

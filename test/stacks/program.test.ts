@@ -3,7 +3,7 @@ import { parseSmokeTargets, type SmokeTargets } from "../../contracts/smoke-targ
 import "../harness/jobset-schema";
 import { expectValidKubernetesObjects } from "../harness/kubernetes-schema";
 import { expectRestrictedPods } from "../harness/pod-security";
-import { type MockOptions, type MockRun, mockRandomValue, type RecordedResource, runInMocks, unwrap } from "../harness/pulumi-mocks";
+import { type MockOptions, type MockRun, DYNAMIC_RESOURCE, mockStoreCredential, type RecordedResource, runInMocks, unwrap } from "../harness/pulumi-mocks";
 import { stackConfig, stackNames } from "../harness/stack-config";
 
 type ProgramExports = Record<string, unknown> & { smokeTargets: SmokeTargets };
@@ -207,7 +207,7 @@ describe("local", () => {
 
   it("never puts a store credential in an env value, ConfigMap or output", async () => {
     const run = await stackRun("local");
-    const secrets = run.ofType("random:index/randomPassword:RandomPassword").map((r) => mockRandomValue(r.name, r.inputs.length));
+    const secrets = run.ofType(DYNAMIC_RESOURCE).flatMap((r) => Object.values(mockStoreCredential(r.name)));
     expect(secrets.length).toBeGreaterThan(0);
     const exposed = JSON.stringify({
       nonSecrets: run.kubernetesObjects().filter((r) => !/:Secret(Patch)?$/.test(r.type)).map((r) => r.inputs),

@@ -7,7 +7,7 @@ import { SEAWEEDFS_IMAGE, seaweedServerArgs } from "../../components/storage/in-
 import { grantActions, s3Configuration, type SeaweedIdentity } from "../../components/storage/in-cluster/seaweedfs-identities";
 import { expectValidKubernetesObjects } from "../harness/kubernetes-schema";
 import { expectRestrictedPods } from "../harness/pod-security";
-import { type MockRun, type RecordedResource, mockRandomValue, runInMocks, unwrap } from "../harness/pulumi-mocks";
+import { type MockRun, type RecordedResource, DYNAMIC_RESOURCE, mockStoreCredential, runInMocks, unwrap } from "../harness/pulumi-mocks";
 import { seaweedAllows } from "../harness/seaweedfs-actions";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- recorded Kubernetes objects are JSON trees */
@@ -28,7 +28,7 @@ function grantIdentityOf(run: MockRun<unknown>, grantName: string): SeaweedIdent
 
 /** Every value the mocks generated for the random credentials of a run. */
 function generatedSecrets(run: MockRun<unknown>): string[] {
-  return run.ofType("random:index/randomPassword:RandomPassword").map((r) => mockRandomValue(r.name, r.inputs.length));
+  return run.ofType(DYNAMIC_RESOURCE).flatMap((r) => Object.values(mockStoreCredential(r.name)));
 }
 
 function containersOf(resource: RecordedResource): any[] {
@@ -64,8 +64,7 @@ describe("InClusterModelStore resources", () => {
         "kubernetes:core/v1:Secret models-admin-credentials",
         "kubernetes:core/v1:Secret models-identities",
         "kubernetes:core/v1:Service models",
-        "random:index/randomPassword:RandomPassword models-admin-access-key-id",
-        "random:index/randomPassword:RandomPassword models-admin-secret-access-key",
+        `${DYNAMIC_RESOURCE} models-admin-credential`,
       ].sort(),
     );
     expect(await expectValidKubernetesObjects(run)).toBe(7);
@@ -155,15 +154,13 @@ describe("InClusterModelStore resources", () => {
     expect(identities.secretPaths).toContain("data");
     const admin = JSON.parse(decode(identities.inputs.data["admin.json"])) as SeaweedIdentity;
     expect(admin.actions).toEqual(["Admin"]);
-    expect(admin.credentials).toEqual([
-      { accessKey: mockRandomValue("models-admin-access-key-id", 20), secretKey: mockRandomValue("models-admin-secret-access-key", 40) },
-    ]);
+    const generated = mockStoreCredential("models-admin-credential");
+    expect(admin.credentials).toEqual([{ accessKey: generated.accessKeyId, secretKey: generated.secretAccessKey }]);
     const credentials = run.get("kubernetes:core/v1:Secret", "models-admin-credentials");
     expect(credentials.secretPaths).toContain("data");
     expect(decode(credentials.inputs.data.AWS_ACCESS_KEY_ID)).toBe(admin.credentials[0].accessKey);
-    const keyId = run.get("random:index/randomPassword:RandomPassword", "models-admin-access-key-id").inputs;
-    const secret = run.get("random:index/randomPassword:RandomPassword", "models-admin-secret-access-key").inputs;
-    expect([keyId.length, keyId.special, keyId.lower, secret.length, secret.special]).toEqual([20, false, false, 40, false]);
+    const credential = run.get(DYNAMIC_RESOURCE, "models-admin-credential");
+    expect(credential.inputs).toMatchObject({ accessKeyIdLength: 20, secretAccessKeyLength: 40 });
   });
 });
 

@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { loadContainerScripts } from "../../common/container-scripts";
 import { IssueCollector, dnsLabelProblem, modelNameProblem, modelVersionProblem, oneOf, quantityProblem } from "../../common/validation";
 import { type GrantOptions, type ModelAccessGrant, type ModelAccessGrantArgs, type ModelStoreBackend, modelKeyPrefix } from "../model-store-backend";
@@ -25,6 +24,7 @@ import {
   storeService,
 } from "./in-cluster-store-specs";
 import { adminIdentity, grantIdentity, identityFragment } from "./seaweedfs-identities";
+import { StoreCredential } from "./store-credential";
 import { packagePath } from "../../common/package-files";
 
 const SCRIPTS_DIR = packagePath("components", "storage", "in-cluster", "scripts");
@@ -169,11 +169,9 @@ export function validateInClusterGrant(grantName: string, args: ModelAccessGrant
 
 const base64 = (value: string) => Buffer.from(value, "utf8").toString("base64");
 
-/** A random access key id and secret access key, both Pulumi secrets. */
-function randomCredential(name: string, parent: pulumi.Resource) {
-  const accessKeyId = new random.RandomPassword(`${name}-access-key-id`, { length: 20, special: false, lower: false, upper: true, numeric: true }, { parent });
-  const secretAccessKey = new random.RandomPassword(`${name}-secret-access-key`, { length: 40, special: false }, { parent });
-  return { accessKeyId: accessKeyId.result, secretAccessKey: secretAccessKey.result };
+/** A generated access key id and secret access key, both Pulumi secrets (see store-credential.ts). */
+function generatedCredential(name: string, parent: pulumi.Resource) {
+  return new StoreCredential(`${name}-credential`, { parent });
 }
 
 /**
@@ -208,7 +206,7 @@ export class InClusterModelStore extends pulumi.ComponentResource implements Mod
     this.spec = spec;
     const child = { parent: this };
 
-    const admin = randomCredential(`${name}-admin`, this);
+    const admin = generatedCredential(`${name}-admin`, this);
     const adminFragment = pulumi
       .all([admin.accessKeyId, admin.secretAccessKey])
       .apply(([accessKey, secretKey]) => base64(identityFragment(adminIdentity({ accessKey, secretKey }))));
@@ -257,7 +255,7 @@ export class InClusterModelStore extends pulumi.ComponentResource implements Mod
 
   /**
    * Gives one Kubernetes service account read or write access to some models with a static credential:
-   * a random access key kept in a Secret in the service account's namespace, an identity on the server
+   * a generated access key kept in a Secret in the service account's namespace, an identity on the server
    * scoped to the models' prefixes (added to the store's identities Secret by a server-side-apply patch,
    * picked up by the server without a restart), and a Job that completes once the server accepts the
    * credential. `clusterName` is not used.
@@ -277,7 +275,7 @@ export class InClusterModelStore extends pulumi.ComponentResource implements Mod
       serviceAccountName: args.serviceAccount.name,
       checkPrefix: prefixes[0],
     };
-    const credential = randomCredential(name, parent);
+    const credential = generatedCredential(name, parent);
     const fragment = pulumi
       .all([credential.accessKeyId, credential.secretAccessKey])
       .apply(([accessKey, secretKey]) =>
