@@ -46,6 +46,16 @@ export async function nodeArchitectures(context: LocalContext, kubeContextName: 
   return architectures;
 }
 
+/**
+ * Whether the cluster of a context answers now (its readiness endpoint, briefly); kubectl's reason when not.
+ * Used after a failed update, to tell a cluster that went away from a failure of the program.
+ */
+export async function clusterSilence(context: LocalContext, kubeContextName: string): Promise<string | undefined> {
+  const result = await kubectl(context, ["--context", kubeContextName, "--request-timeout=10s", "get", "--raw", "/readyz"]);
+  if (result.code === 0) return undefined;
+  return result.stderr.trim().split("\n").slice(-1)[0] || `kubectl exited ${result.code}`;
+}
+
 /** Pure: refuses a cluster without an amd64 node when a workload's image exists for amd64 only. */
 export function checkArchitectures(architectures: readonly string[], config: LocalStackConfig): void {
   if (config.amd64OnlyWorkloads.length === 0 || architectures.includes("amd64")) return;

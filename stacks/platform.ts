@@ -112,7 +112,7 @@ export function definePlatform(config: PlatformConfig): Platform {
     gpuPools.set(pool.name, new GpuNodePool(pool.name, { ...gpuPoolArgs(pool, config), devicePlugin: { provider } }));
   }
 
-  const jobSetController = config.trainings.some(isDistributed) ? new JobSetController("jobset", {}, k8sOpts) : undefined;
+  const jobSetController = config.trainings.some(isDistributed) ? new JobSetController("jobset", config.jobSet, k8sOpts) : undefined;
 
   const wiring: Wiring = {
     clusterName,

@@ -9,6 +9,14 @@ export const JOBSET_CHART = "oci://registry.k8s.io/jobset/charts/jobset";
 export const JOBSET_NAMESPACE = "jobset-system";
 
 export interface JobSetControllerArgs {
+  /**
+   * Where the chart comes from: an OCI or HTTPS chart reference, or the path of a chart folder or `.tgz` on
+   * the machine running `pulumi up` (a mirror, for clusters and CI runners without access to registry.k8s.io).
+   * A mirrored chart must be JobSet's own chart of `version`.
+   * @default JOBSET_CHART (`oci://registry.k8s.io/jobset/charts/jobset`)
+   * @example "./vendor/charts/jobset-0.12.0.tgz"
+   */
+  chart?: string;
   /** Namespace of the controller (created by the release). @default "jobset-system" */
   namespace?: string;
   /**
@@ -25,7 +33,7 @@ export interface JobSetControllerArgs {
 export function jobSetReleaseArgs(args: JobSetControllerArgs = {}): k8s.helm.v3.ReleaseArgs & { values: Record<string, unknown> } {
   return {
     name: "jobset",
-    chart: JOBSET_CHART,
+    chart: args.chart ?? JOBSET_CHART,
     version: args.version ?? JOBSET_VERSION,
     namespace: args.namespace ?? JOBSET_NAMESPACE,
     createNamespace: true,
@@ -53,6 +61,9 @@ export class JobSetController extends pulumi.ComponentResource {
   constructor(name: string, args: JobSetControllerArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
     const issues = new IssueCollector();
     const releaseArgs = jobSetReleaseArgs(args);
+    if (args.chart !== undefined && (typeof args.chart !== "string" || args.chart.trim() === "")) {
+      issues.add("chart", `must be a chart reference (oci://..., https://...) or the path of a chart folder or .tgz (got ${JSON.stringify(args.chart)})`);
+    }
     const namespaceProblem = dnsLabelProblem(releaseArgs.namespace as string);
     if (namespaceProblem) issues.add("namespace", namespaceProblem);
     if (!/^\d+\.\d+\.\d+$/.test(String(releaseArgs.version))) issues.add("version", `"${releaseArgs.version}" must be a chart version such as "${JOBSET_VERSION}" (no "v")`);

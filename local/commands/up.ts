@@ -3,6 +3,7 @@
  * exist yet, then `pulumi up --yes --stack local` (extra arguments go to `pulumi up`, e.g. `--refresh`).
  */
 import { relative } from "node:path";
+import { clusterSilence } from "../cluster";
 import { type LocalContext, say } from "../context";
 import { StepFailedError } from "../errors";
 import { createLocalStack, localStackExists, streamPulumi } from "../pulumi";
@@ -23,6 +24,13 @@ export async function up(context: LocalContext, pulumiArgs: readonly string[]): 
   recordContext(context.stateDir, kubeContext);
   const code = await streamPulumi(context, ["up", "--yes", ...pulumiArgs]);
   if (code !== 0) {
+    const silence = await clusterSilence(context, kubeContext);
+    if (silence) {
+      throw new StepFailedError(
+        `pulumi up failed (exit ${code}): the cluster of kubeconfig context "${kubeContext}" stopped answering during the update (${silence}). ` +
+          "Start it again, then run npm run local:up: it continues where it stopped.",
+      );
+    }
     throw new StepFailedError(`pulumi up failed (exit ${code}); see its output above. Fix the cause and run npm run local:up again (it continues where it stopped).`);
   }
   say(context, "up", "the platform is up. Next: npm run local:smoke (README, Local stack: how to see each piece)");

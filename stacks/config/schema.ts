@@ -215,6 +215,19 @@ export const trainingSchema = z
     }
   });
 
+// ---- the JobSet controller ----------------------------------------------------------------------
+
+/** How the JobSet controller is installed when a distributed training needs it (JobSetController args). */
+export const jobSetSchema = z.strictObject({
+  /** Chart reference or local chart path (a mirror for clusters without registry access). */
+  chart: z.string().min(1).optional(),
+  /** Chart version (the JobSet release without "v"). */
+  version: z.string().optional(),
+  namespace: namespace.optional(),
+  /** Chart values. */
+  values: z.record(z.string(), z.unknown()).optional(),
+});
+
 // ---- the whole config ----------------------------------------------------------------------------
 
 export const platformConfigSchema = z.strictObject({
@@ -224,6 +237,7 @@ export const platformConfigSchema = z.strictObject({
   releases: z.record(modelName, releaseSchema).default({}),
   servings: z.array(servingSchema).default([]),
   trainings: z.array(trainingSchema).default([]),
+  jobSet: jobSetSchema.default({}),
 });
 
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
@@ -233,6 +247,7 @@ export type GpuPoolConfig = z.infer<typeof gpuPoolSchema>;
 export type ReleaseConfig = z.infer<typeof releaseSchema>;
 export type ServingConfig = z.infer<typeof servingSchema>;
 export type TrainingConfig = z.infer<typeof trainingSchema>;
+export type JobSetConfig = z.infer<typeof jobSetSchema>;
 
 /** Top-level config keys the program reads (without the `ml-platform:` namespace). */
 export const CONFIG_KEYS = Object.keys(platformConfigSchema.shape) as Array<keyof PlatformConfig>;

@@ -122,6 +122,17 @@ describe("local:up", () => {
     delete box.env.FAKE_PULUMI_UP_EXIT;
     expect((await box.run(["up"])).code).toBe(0);
   });
+
+  it("says when the cluster stopped answering during the update, and that rerunning continues", async () => {
+    box.env.FAKE_PULUMI_UP_EXIT = "255";
+    box.env.FAKE_KUBE_GONE_AFTER_PREFLIGHT = "1";
+    const result = await box.run(["up"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /local:up: error: pulumi up failed \(exit 255\): the cluster of kubeconfig context "kind-ml" stopped answering during the update \(The connection to the server 127\.0\.0\.1:6443 was refused.*\)\. Start it again, then run npm run local:up: it continues where it stopped\./,
+    );
+    expect(box.calls().at(-1)).toBe("kubectl --context kind-ml --request-timeout=10s get --raw /readyz");
+  });
 });
 
 describe("local:down", () => {

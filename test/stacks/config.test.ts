@@ -64,7 +64,7 @@ describe("parsePlatformConfig", () => {
       ["ml-platform:servingz"],
     );
     expect(problems).toEqual([
-      "ml-platform:servingz: unknown config key; the program reads ml-platform:cluster, ml-platform:stores, ml-platform:gpuPools, ml-platform:releases, ml-platform:servings, ml-platform:trainings",
+      "ml-platform:servingz: unknown config key; the program reads ml-platform:cluster, ml-platform:stores, ml-platform:gpuPools, ml-platform:releases, ml-platform:servings, ml-platform:trainings, ml-platform:jobSet",
       expect.stringMatching(/^cluster\.name: .*string/),
       expect.stringMatching(/^cluster: Unrecognized key: "region"/),
       expect.stringMatching(/^stores\[0\]\.forceDestroy: .*boolean/),

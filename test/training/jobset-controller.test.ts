@@ -28,6 +28,11 @@ describe("JobSetController", () => {
     expect(run.result.version).toBe("0.12.0");
   });
 
+  it("installs from a mirrored chart when given one (clusters without registry access)", () => {
+    expect(jobSetReleaseArgs({ chart: "/mirror/charts/jobset-0.12.0.tgz" })).toMatchObject({ chart: "/mirror/charts/jobset-0.12.0.tgz", version: "0.12.0" });
+    expect(() => new JobSetController("jobset", { chart: " " })).toThrow(/chart: must be a chart reference .* or the path of a chart folder or \.tgz \(got " "\)/);
+  });
+
   it("rejects a release tag where a chart version belongs, and a bad namespace, before declaring anything", () => {
     expect(() => new JobSetController("jobset", { version: "v0.12.0", namespace: "Jobs" })).toThrow(ComponentValidationError);
     expect(() => new JobSetController("jobset", { version: "v0.12.0" })).toThrow(/version: "v0\.12\.0" must be a chart version such as "0\.12\.0" \(no "v"\)/);

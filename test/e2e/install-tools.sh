@@ -1,0 +1,157 @@
+#!/bin/sh
+# Builds the real-cluster suite's tools from the Go module proxy, once: each is cached under
+# ${XDG_CACHE_HOME:-$HOME/.cache}/ml-platform/e2e/<tool>-<version>/ and reused while its version stays the
+# same (cold: tens of minutes on 2 cores; warm: about a second). Prints the folder that holds every tool:
+#
+#   bin/      etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, pulumi,
+#             pulumi-language-nodejs, pulumi-resource-pulumi-nodejs, pulumi-resource-kubernetes
+#   kwok/     kwok's stages (node-initialize, node-heartbeat, pod-ready, pod-complete, pod-delete)
+#   charts/   the JobSet Helm chart of the release the platform pins (for a cluster with no registry access)
+#
+# Why these builds (docs/real-deploys.md):
+# - Kubernetes' go.mod replaces its k8s.io/* staging modules with local folders, and the Pulumi and
+#   pulumi-kubernetes modules replace theirs too, so `go install module@version` refuses them: each is built
+#   from a small wrapper module that requires it and replaces each such module with its published version.
+# - The current Node.js language host module is not served by the proxy; the host inside
+#   github.com/pulumi/pulumi/sdk/v3@v3.68.0 runs the program (with the project's @pulumi/pulumi).
+# - pulumi-resource-kubernetes embeds a schema-embed.json that its `go generate` writes from schema.json;
+#   the module zip has only the latter.
+#
+# usage: install-tools.sh     (progress on stderr, the tools folder on stdout)
+set -eu
+
+ETCD_VERSION=v3.6.16
+KUBERNETES_VERSION=v1.34.4
+KWOK_VERSION=v0.8.0
+PULUMI_VERSION=v3.276.0
+PULUMI_NODEJS_HOST_VERSION=v3.68.0
+# The pulumi-kubernetes provider module is served by pseudo-version only (commit of 2026-01-15, after the
+# v4.24.0 SDK it requires); the plugin reports the version below.
+PULUMI_KUBERNETES_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
+PULUMI_KUBERNETES_PLUGIN_VERSION=4.25.0-alpha.f47bc2d6f199
+PULUMI_KUBERNETES_SDK_VERSION=v4.24.0
+# Keep in step with JOBSET_VERSION in components/training/jobset-controller.ts.
+JOBSET_VERSION=v0.12.0
+
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/ml-platform/e2e
+tools=$cache/tools-k$KUBERNETES_VERSION-e$ETCD_VERSION-w$KWOK_VERSION-p$PULUMI_VERSION-n$PULUMI_NODEJS_HOST_VERSION-pk$PULUMI_KUBERNETES_PLUGIN_VERSION-j$JOBSET_VERSION
+export GOFLAGS=-buildvcs=false CGO_ENABLED=0
+
+say() { echo "install-tools: $*" >&2; }
+command -v go >/dev/null 2>&1 || { say "Go is required (https://go.dev/doc/install); the tools are built from the Go module proxy"; exit 3; }
+
+# module_dir <module>@<version>: downloads a module and prints its read-only folder in the module cache.
+module_dir() {
+  dir=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir" ] || { say "go mod download $1 gave no folder"; exit 1; }
+  echo "$dir"
+}
+
+# build <name> <cache folder> <build function>: runs the function in a fresh work folder unless the
+# folder already holds a finished build (its .done marker is written last).
+build() {
+  name=$1 out=$2 fn=$3
+  [ -f "$out/.done" ] && return 0
+  say "building $name (cached in $out)"
+  started=$(date +%s)
+  rm -rf "$out" && mkdir -p "$out"
+  work=$(mktemp -d)
+  (cd "$work" && "$fn" "$out")
+  chmod -R u+w "$work" && rm -rf "$work"
+  touch "$out/.done"
+  say "built $name in $(($(date +%s) - started)) s"
+}
+
+# A wrapper module whose go.mod is given on stdin, building the listed packages into $out.
+wrapper_build() {
+  out=$1; shift
+  cat > go.mod
+  printf 'package tools\n' > tools.go
+  for pkg in "$@"; do printf 'import _ "%s"\n' "$pkg" >> tools.go; done
+  sed -i '1i //go:build tools\n' tools.go
+  go mod tidy >&2
+  go build -o "$out/" "$@"
+}
+
+build_etcd() {
+  printf 'module localtools/etcd\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" | wrapper_build "$1" go.etcd.io/etcd/server/v3
+  mv "$1/v3" "$1/etcd"
+}
+
+build_kubernetes() {
+  mod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  staging=v0${KUBERNETES_VERSION#v1}
+  {
+    printf 'module localtools/kubernetes\n\ngo 1.24.0\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBERNETES_VERSION"
+    grep '=> ./staging/' "$mod" | awk -v v="$staging" '{ print "\t" $1 " => " $1 " " v }'
+    printf ')\n'
+  } | wrapper_build "$1" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+}
+
+build_kwok() {
+  GOBIN=$1 go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  src=$(module_dir "sigs.k8s.io/kwok@$KWOK_VERSION")/kustomize/stage
+  mkdir -p "$1/stages"
+  for stage in node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+    cp "$src/$stage.yaml" "$1/stages/"
+  done
+}
+
+build_pulumi() {
+  mod=$(go mod download -json "github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  {
+    printf 'module localtools/pulumi\n\ngo %s\n\nrequire github.com/pulumi/pulumi/pkg/v3 %s\n\n' "$(sed -n 's/^go //p' "$mod")" "$PULUMI_VERSION"
+    printf 'replace github.com/pulumi/pulumi/sdk/v3 => github.com/pulumi/pulumi/sdk/v3 %s\n' "$PULUMI_VERSION"
+    # The module's other replaces, which point at published modules.
+    grep '^replace ' "$mod" | grep -v '=> \.' || true
+  } | wrapper_build "$1" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+}
+
+build_nodejs_host() {
+  printf 'module localtools/langhost\n\ngo 1.24\n\nrequire github.com/pulumi/pulumi/sdk/v3 %s\n' "$PULUMI_NODEJS_HOST_VERSION" |
+    wrapper_build "$1" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+  # The dynamic-provider shim that the Pulumi CLI distribution ships beside the host.
+  sdk=$(module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_NODEJS_HOST_VERSION")
+  cp "$sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$1/" && chmod 755 "$1/pulumi-resource-pulumi-nodejs"
+}
+
+build_kubernetes_provider() {
+  cp -R "$(module_dir "github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_MODULE_VERSION")/." src
+  chmod -R u+w src && cd src
+  sed -i "s#^replace github.com/pulumi/pulumi-kubernetes/sdk/v4 => ../sdk\$#replace github.com/pulumi/pulumi-kubernetes/sdk/v4 => github.com/pulumi/pulumi-kubernetes/sdk/v4 $PULUMI_KUBERNETES_SDK_VERSION#" go.mod
+  grep -q '=> \.\./' go.mod && { say "pulumi-kubernetes go.mod still replaces a local folder"; exit 1; }
+  # What its `go generate` does: the schema with the plugin's version, and the mapping, compacted.
+  (cd cmd/pulumi-resource-kubernetes && VERSION=$PULUMI_KUBERNETES_PLUGIN_VERSION python3 -c '
+import json, os
+schema = json.load(open("schema.json")); schema["version"] = os.environ["VERSION"]
+json.dump(schema, open("schema-embed.json", "w"), separators=(",", ":"))
+json.dump(json.load(open("terraform-mapping.json")), open("terraform-mapping-embed.json", "w"), separators=(",", ":"))')
+  go build -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_PLUGIN_VERSION" \
+    -o "$1/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
+}
+
+copy_jobset_chart() {
+  cp -R "$(module_dir "sigs.k8s.io/jobset@$JOBSET_VERSION")/charts/jobset" "$1/jobset" && chmod -R u+w "$1/jobset"
+}
+
+build etcd "$cache/etcd-$ETCD_VERSION" build_etcd
+build kubernetes "$cache/kubernetes-$KUBERNETES_VERSION" build_kubernetes
+build kwok "$cache/kwok-$KWOK_VERSION" build_kwok
+build pulumi "$cache/pulumi-$PULUMI_VERSION" build_pulumi
+build pulumi-language-nodejs "$cache/pulumi-nodejs-host-$PULUMI_NODEJS_HOST_VERSION" build_nodejs_host
+build pulumi-resource-kubernetes "$cache/pulumi-kubernetes-$PULUMI_KUBERNETES_MODULE_VERSION" build_kubernetes_provider
+build jobset-chart "$cache/jobset-chart-$JOBSET_VERSION" copy_jobset_chart
+
+if [ ! -f "$tools/.done" ]; then
+  rm -rf "$tools" && mkdir -p "$tools/bin" "$tools/charts"
+  for f in "$cache/etcd-$ETCD_VERSION/etcd" "$cache/kubernetes-$KUBERNETES_VERSION"/kube* "$cache/kwok-$KWOK_VERSION/kwok" \
+    "$cache/pulumi-$PULUMI_VERSION/pulumi" "$cache/pulumi-nodejs-host-$PULUMI_NODEJS_HOST_VERSION"/pulumi-* \
+    "$cache/pulumi-kubernetes-$PULUMI_KUBERNETES_MODULE_VERSION/pulumi-resource-kubernetes"; do
+    ln -s "$f" "$tools/bin/"
+  done
+  ln -s "$cache/kwok-$KWOK_VERSION/stages" "$tools/kwok"
+  ln -s "$cache/jobset-chart-$JOBSET_VERSION/jobset" "$tools/charts/jobset"
+  touch "$tools/.done"
+fi
+echo "$tools"

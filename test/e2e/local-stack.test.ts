@@ -1,0 +1,196 @@
+/**
+ * The local stack deployed for real: the real Pulumi CLI and engine run `npm run local:up` / `local:down`
+ * (the commands a user runs) against a real Kubernetes API server with simulated nodes (fake-cluster.ts).
+ * What mocks cannot show: that `pulumi up` runs the stacks program at all, that the API server accepts every
+ * object (schemas, Pod Security admission), that a second `up` changes nothing, that a config change
+ * changes only what it should, that `down` leaves nothing behind, and that a cluster that goes away in the
+ * middle of an `up` costs nothing but a rerun.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { type MockRun, runInMocks } from "../harness/pulumi-mocks";
+import { stackConfig } from "../harness/stack-config";
+import { type FakeCluster, startFakeCluster } from "./fake-cluster";
+import {
+  type CommandResult,
+  commandEnv,
+  copyProject,
+  kubectlResource,
+  kubernetesObjects,
+  localPulumiEnv,
+  mismatches,
+  pulumiSummary,
+  runCommand,
+  scratchDir,
+  stackState,
+  toolsDir,
+} from "./harness";
+
+const MINUTES = 60_000;
+/** Label the platform puts on everything it manages (namespaces included). */
+const MANAGED_BY = "app.kubernetes.io/managed-by=ml-platform";
+
+let scratch: string;
+let project: string;
+let cluster: FakeCluster;
+let env: NodeJS.ProcessEnv;
+const logs: string[] = [];
+
+function npmRun(script: string, options: { onOutput?: (output: string) => void; timeoutSeconds?: number } = {}): Promise<CommandResult> {
+  const log = join(scratch, `${logs.length}-${script.replace(":", "-")}.log`);
+  logs.push(log);
+  return runCommand("npm", ["run", "--silent", script], { cwd: project, env, timeoutSeconds: options.timeoutSeconds ?? 900, log, onOutput: options.onOutput });
+}
+
+/** A failed command's last output, for assertion messages. */
+const tail = (result: CommandResult, lines = 40) => result.output.trimEnd().split("\n").slice(-lines).join("\n");
+
+let underMocks: Promise<string[]> | undefined;
+/** The program's resources under mocks, for the local stack's config: (type, name) pairs, without the stack. */
+function declaredUnderMocks(): Promise<string[]> {
+  underMocks ??= runInMocks(async () => import("../../stacks/index"), { config: stackConfig("local"), stack: "local" }).then((run: MockRun<unknown>) =>
+    run.resources.map((r) => `${r.type}::${r.name}`).filter((r) => !r.startsWith("pulumi:pulumi:Stack::")).sort(),
+  );
+  return underMocks;
+}
+
+/** Every object the platform manages that the API server still has (namespaced or not). */
+function managedObjectsLeft(): string[] {
+  const kinds = "namespaces,deployments,jobs,services,configmaps,secrets,serviceaccounts,persistentvolumeclaims,roles,rolebindings,poddisruptionbudgets";
+  const out = cluster.kubectl(["get", kinds, "-A", "-l", MANAGED_BY, "-o", "jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name}{\"\\n\"}{end}"]);
+  return out.split("\n").filter(Boolean);
+}
+
+beforeAll(async () => {
+  scratch = scratchDir("local");
+  project = copyProject(scratch);
+  cluster = await startFakeCluster({ tools: toolsDir(), dir: join(scratch, "cluster") });
+  env = commandEnv(cluster, project, scratch);
+}, 5 * MINUTES);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe("npm run local:up / local:down on a real API server", () => {
+  let firstUp: CommandResult;
+
+  it("local:up deploys the stacks program: every declared resource is created, none rejected", async () => {
+    firstUp = await npmRun("local:up");
+    expect(firstUp.code, tail(firstUp)).toBe(0);
+    const { counts } = pulumiSummary(firstUp.output);
+    const { resources, pendingOperations } = stackState(localPulumiEnv(env, project), project, "local");
+    expect(pendingOperations).toEqual([]);
+    // The stack itself is a resource too: everything else was created by this run.
+    expect(counts).toEqual({ created: resources.length });
+    // The state holds what the program declares (the same list the mocks see), not the component library.
+    const inState = resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => `${r.type}::${r.name}`).sort();
+    expect(inState).toEqual(await declaredUnderMocks());
+    expect(inState).toContain("ml-platform:serving:TfServing::linear");
+  }, 20 * MINUTES);
+
+  it("every Kubernetes object in the state is in the API server with the spec the program rendered", () => {
+    const { resources } = stackState(localPulumiEnv(env, project), project, "local");
+    const objects = kubernetesObjects(resources);
+    expect(objects.length).toBeGreaterThan(20);
+    const problems: string[] = [];
+    for (const object of objects) {
+      const { apiVersion, kind, metadata } = object.outputs as { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+      const args = ["get", kubectlResource(apiVersion, kind), metadata.name, "-o", "json", ...(metadata.namespace ? ["-n", metadata.namespace] : [])];
+      const live = JSON.parse(cluster.kubectl(args)) as Record<string, unknown>;
+      // A SecretPatch's inputs are a patch of the Secret: what it declares must be in the live Secret.
+      for (const problem of mismatches(object.inputs, live)) problems.push(`${kind} ${metadata.namespace ?? ""}/${metadata.name}: ${problem}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("the cluster ran what was declared: the store's claim bound, the training Job completed, the serving is available", () => {
+    expect(cluster.kubectl(["get", "pvc", "-n", "ml", "-o", "jsonpath={.items[*].status.phase}"]).trim().split(" ")).toEqual(["Bound"]);
+    const jobs = JSON.parse(cluster.kubectl(["get", "jobs", "-n", "ml", "-o", "json"])) as { items: Array<{ metadata: { name: string }; status: { succeeded?: number } }> };
+    expect(jobs.items.length).toBeGreaterThan(0);
+    for (const job of jobs.items) expect(job.status.succeeded, job.metadata.name).toBe(1);
+    expect(cluster.kubectl(["get", "deployment", "linear", "-n", "ml", "-o", 'jsonpath={.status.conditions[?(@.type=="Available")].status}'])).toBe("True");
+    // Pod Security "restricted" is enforced on the namespace, and admitted every pod.
+    expect(cluster.kubectl(["get", "namespace", "ml", "-o", "jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}"])).toBe("restricted");
+  });
+
+  it("a second local:up changes nothing", async () => {
+    const again = await npmRun("local:up");
+    expect(again.code, tail(again)).toBe(0);
+    const { resources } = stackState(localPulumiEnv(env, project), project, "local");
+    expect(pulumiSummary(again.output).counts).toEqual({ unchanged: resources.length });
+  }, 20 * MINUTES);
+
+  it("a new model version in the stack config changes only the training and what serves that version", async () => {
+    const file = join(project, "stacks", "Pulumi.local.yaml");
+    const original = readFileSync(file, "utf8");
+    try {
+      const document = parse(original) as { config: Record<string, any> };
+      document.config["ml-platform:trainings"][0].version = 2;
+      document.config["ml-platform:releases"].linear = { versions: [2], labels: { stable: 2 } };
+      writeFileSync(file, stringify(document));
+      const preview = await runCommand("pulumi", ["preview", "--json", "--stack", "local"], {
+        cwd: project,
+        env: localPulumiEnv(env, project),
+        timeoutSeconds: 600,
+        log: join(scratch, "preview-version-2.json"),
+      });
+      expect(preview.code, preview.stderr).toBe(0);
+      const { steps } = JSON.parse(preview.stdout) as { steps: Array<{ op: string; urn: string }> };
+      const changed = steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").slice(-2).join("::")}`).sort();
+      // The v1 Job is replaced by a v2 Job (a Job is immutable: new name, new object), the serving's
+      // models.config names version 2, and nothing else: not the store, its data, its credentials, nor the
+      // serving's Deployment (TF Serving reloads models.config in place).
+      expect(changed).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^create .*Job::linear-train-v2$/), expect.stringMatching(/^delete .*Job::linear-train-v1$/)]),
+      );
+      const unexpected = changed.filter((c) => !/Job::linear-train-v[12]$|ConfigMap::linear-config$|pulumi:pulumi:Stack::/.test(c) && !/::linear-train$/.test(c));
+      expect(unexpected).toEqual([]);
+    } finally {
+      writeFileSync(file, original);
+    }
+  }, 15 * MINUTES);
+
+  it("local:down deletes everything it created and its state folder", async () => {
+    const down = await npmRun("local:down");
+    expect(down.code, tail(down)).toBe(0);
+    const { counts } = pulumiSummary(down.output);
+    expect(counts.deleted).toBeGreaterThan(20);
+    expect(managedObjectsLeft()).toEqual([]);
+    expect(cluster.kubectl(["get", "namespace", "ml", "--ignore-not-found", "-o", "name"]).trim()).toBe("");
+  }, 20 * MINUTES);
+});
+
+describe("the API server going away in the middle of local:up", () => {
+  it("makes local:up exit 1 with a clear message; the next local:up after a restart converges, nothing lost or duplicated", async () => {
+    let stopped: Promise<void> | undefined;
+    const interrupted = await npmRun("local:up", {
+      // Once Pulumi is creating resources (the namespace exists), the API server crashes.
+      onOutput: (output) => {
+        if (!stopped && /\+\s+kubernetes:core\/v1:Namespace\s+ml\s+created/.test(output)) stopped = cluster.stopApiServer();
+      },
+    });
+    expect(stopped, tail(interrupted)).toBeDefined();
+    expect(interrupted.code, tail(interrupted)).toBe(1);
+    expect(interrupted.stderr).toMatch(/local:up: error: .*cluster .*(stopped answering|cannot be reached|did not answer)/i);
+
+    await cluster.startApiServer();
+    const resumed = await npmRun("local:up");
+    expect(resumed.code, tail(resumed)).toBe(0);
+    const { resources, pendingOperations } = stackState(localPulumiEnv(env, project), project, "local");
+    expect(pendingOperations).toEqual([]);
+    // Each declared resource once in the state, and once in the cluster.
+    const urns = resources.map((r) => r.urn);
+    expect(new Set(urns).size).toBe(urns.length);
+    expect(resources.map((r) => `${r.type}::${r.name}`).filter((r) => !r.startsWith("pulumi:pulumi:Stack::")).sort()).toEqual(await declaredUnderMocks());
+    expect(cluster.kubectl(["get", "deployments", "-n", "ml", "-o", "name"]).trim().split("\n").sort()).toEqual(["deployment.apps/linear", "deployment.apps/models"]);
+    const again = await npmRun("local:up");
+    expect(pulumiSummary(again.output).counts).toEqual({ unchanged: resources.length });
+
+    const down = await npmRun("local:down");
+    expect(down.code, tail(down)).toBe(0);
+    expect(managedObjectsLeft()).toEqual([]);
+  }, 40 * MINUTES);
+});
