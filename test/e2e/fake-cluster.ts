@@ -129,7 +129,7 @@ function writeKubeconfig(dir: string, user: string, server: string): string {
   return file;
 }
 
-/** The node kwok plays: amd64 Linux, room for the platform's pods, no taints. */
+/** The node kwok plays: amd64 Linux with 8 GPUs, room for the platform's pods, no taints. */
 function nodeManifest(): string {
   return JSON.stringify({
     apiVersion: "v1",
@@ -140,8 +140,8 @@ function nodeManifest(): string {
       labels: { "kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux", "kubernetes.io/hostname": NODE_NAME, type: "kwok" },
     },
     status: {
-      allocatable: { cpu: "32", memory: "128Gi", pods: "110", "ephemeral-storage": "200Gi" },
-      capacity: { cpu: "32", memory: "128Gi", pods: "110", "ephemeral-storage": "200Gi" },
+      allocatable: { cpu: "32", memory: "128Gi", pods: "110", "ephemeral-storage": "200Gi", "nvidia.com/gpu": "8" },
+      capacity: { cpu: "32", memory: "128Gi", pods: "110", "ephemeral-storage": "200Gi", "nvidia.com/gpu": "8" },
       nodeInfo: { architecture: "amd64", operatingSystem: "linux" },
     },
   });

@@ -138,12 +138,47 @@ export interface StateResource {
   outputs: Record<string, unknown>;
 }
 
-/** The stack's resources from `pulumi stack export --show-secrets`. */
+// How a checkpoint marks a secret value (`pulumi stack export --show-secrets` leaves it as plaintext JSON).
+const SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
+
+function revealSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(revealSecrets);
+  if (value === null || typeof value !== "object") return value;
+  const record = value as Record<string, unknown>;
+  if (record[SECRET_SIGNATURE_KEY] === SECRET_SIGNATURE && typeof record.plaintext === "string") return revealSecrets(JSON.parse(record.plaintext));
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, revealSecrets(v)]));
+}
+
+/** The stack's resources from `pulumi stack export --show-secrets`, secrets revealed. */
 export function stackState(env: NodeJS.ProcessEnv, cwd: string, stack: string): { resources: StateResource[]; pendingOperations: unknown[] } {
   const raw = execFileSync("pulumi", ["stack", "export", "--show-secrets", "--stack", stack], { cwd, env, encoding: "utf8", maxBuffer: 64 << 20 });
   const deployment = (JSON.parse(raw) as { deployment: { resources?: StateResource[]; pending_operations?: unknown[] } }).deployment;
-  const resources = (deployment.resources ?? []).map((r) => ({ ...r, name: r.urn.split("::").pop() as string }));
+  const resources = (deployment.resources ?? []).map((r) => revealSecrets({ ...r, name: r.urn.split("::").pop() as string }) as StateResource);
   return { resources, pendingOperations: deployment.pending_operations ?? [] };
+}
+
+/**
+ * `type::name` of what the program declared: the state without the stack itself and the default providers
+ * the engine adds (which Pulumi's summary does not count either).
+ */
+export function declaredResources(resources: readonly StateResource[]): string[] {
+  return resources
+    .filter((r) => r.type !== "pulumi:pulumi:Stack" && !(r.type.startsWith("pulumi:providers:") && r.name.startsWith("default")))
+    .map((r) => `${r.type}::${r.name}`)
+    .sort();
+}
+
+/** A preview's changes as `<op> <type>::<name>` (the type without its parents), `same` left out. */
+export function previewChanges(previewJson: string): string[] {
+  const { steps } = JSON.parse(previewJson) as { steps: Array<{ op: string; urn: string }> };
+  return steps
+    .filter((s) => s.op !== "same")
+    .map((s) => {
+      const [type, name] = s.urn.split("::").slice(-2);
+      return `${s.op} ${type.split("$").pop()}::${name}`;
+    })
+    .sort();
 }
 
 /** Kubernetes objects the state holds (not providers, components or Helm releases). */

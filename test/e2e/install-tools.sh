@@ -62,20 +62,40 @@ build() {
   say "built $name in $(($(date +%s) - started)) s"
 }
 
-# A wrapper module whose go.mod is given on stdin, building the listed packages into $out.
-wrapper_build() {
-  out=$1; shift
+# wrapper_module <package>...: a module in the current folder whose go.mod (given on stdin) requires the
+# packages' modules; tools.go imports the packages so that `go mod tidy` keeps what they need.
+wrapper_module() {
   cat > go.mod
-  printf 'package tools\n' > tools.go
-  for pkg in "$@"; do printf 'import _ "%s"\n' "$pkg" >> tools.go; done
-  sed -i '1i //go:build tools\n' tools.go
+  { printf '//go:build tools\n\npackage tools\n\n'; for pkg in "$@"; do printf 'import _ "%s"\n' "$pkg"; done; } > tools.go
   go mod tidy >&2
-  go build -o "$out/" "$@"
 }
 
+# No symbol tables or DWARF: the links are much faster (the provider's is the slowest step) and nothing here
+# debugs these binaries.
+STRIP="-s -w"
+
+# A wrapper module (go.mod on stdin) building the listed main packages into $out; $LDFLAGS if set.
+wrapper_build() {
+  out=$1; shift
+  wrapper_module "$@"
+  go build -ldflags "$STRIP ${LDFLAGS:-}" -o "$out/" "$@"
+}
+
+# Pulumi's binaries report the version the linker gives them (`pulumi version` prints nothing otherwise).
+pulumi_version_ldflags() { echo "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$1"; }
+
 build_etcd() {
-  printf 'module localtools/etcd\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" | wrapper_build "$1" go.etcd.io/etcd/server/v3
-  mv "$1/v3" "$1/etcd"
+  printf 'module localtools/etcd\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" | wrapper_module go.etcd.io/etcd/server/v3
+  go build -ldflags "$STRIP" -o "$1/etcd" go.etcd.io/etcd/server/v3
+}
+
+# Kubernetes' binaries report the version the linker gives them; clients such as the Pulumi provider read it.
+kubernetes_version_ldflags() {
+  minor=${KUBERNETES_VERSION#v1.}
+  minor=${minor%%.*}
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    printf -- '-X %s.gitVersion=%s -X %s.gitMajor=1 -X %s.gitMinor=%s -X %s.gitTreeState=clean ' "$pkg" "$KUBERNETES_VERSION" "$pkg" "$pkg" "$minor" "$pkg"
+  done
 }
 
 build_kubernetes() {
@@ -85,12 +105,12 @@ build_kubernetes() {
     printf 'module localtools/kubernetes\n\ngo 1.24.0\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBERNETES_VERSION"
     grep '=> ./staging/' "$mod" | awk -v v="$staging" '{ print "\t" $1 " => " $1 " " v }'
     printf ')\n'
-  } | wrapper_build "$1" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  } | LDFLAGS=$(kubernetes_version_ldflags) wrapper_build "$1" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 }
 
 build_kwok() {
-  GOBIN=$1 go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  GOBIN=$1 go install -ldflags "$STRIP" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   src=$(module_dir "sigs.k8s.io/kwok@$KWOK_VERSION")/kustomize/stage
   mkdir -p "$1/stages"
   for stage in node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
@@ -105,12 +125,12 @@ build_pulumi() {
     printf 'replace github.com/pulumi/pulumi/sdk/v3 => github.com/pulumi/pulumi/sdk/v3 %s\n' "$PULUMI_VERSION"
     # The module's other replaces, which point at published modules.
     grep '^replace ' "$mod" | grep -v '=> \.' || true
-  } | wrapper_build "$1" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  } | LDFLAGS=$(pulumi_version_ldflags "$PULUMI_VERSION") wrapper_build "$1" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 
 build_nodejs_host() {
   printf 'module localtools/langhost\n\ngo 1.24\n\nrequire github.com/pulumi/pulumi/sdk/v3 %s\n' "$PULUMI_NODEJS_HOST_VERSION" |
-    wrapper_build "$1" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+    LDFLAGS=$(pulumi_version_ldflags "$PULUMI_NODEJS_HOST_VERSION") wrapper_build "$1" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
   # The dynamic-provider shim that the Pulumi CLI distribution ships beside the host.
   sdk=$(module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_NODEJS_HOST_VERSION")
   cp "$sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$1/" && chmod 755 "$1/pulumi-resource-pulumi-nodejs"
@@ -121,13 +141,14 @@ build_kubernetes_provider() {
   chmod -R u+w src && cd src
   sed -i "s#^replace github.com/pulumi/pulumi-kubernetes/sdk/v4 => ../sdk\$#replace github.com/pulumi/pulumi-kubernetes/sdk/v4 => github.com/pulumi/pulumi-kubernetes/sdk/v4 $PULUMI_KUBERNETES_SDK_VERSION#" go.mod
   grep -q '=> \.\./' go.mod && { say "pulumi-kubernetes go.mod still replaces a local folder"; exit 1; }
+  go mod tidy >&2
   # What its `go generate` does: the schema with the plugin's version, and the mapping, compacted.
   (cd cmd/pulumi-resource-kubernetes && VERSION=$PULUMI_KUBERNETES_PLUGIN_VERSION python3 -c '
 import json, os
 schema = json.load(open("schema.json")); schema["version"] = os.environ["VERSION"]
 json.dump(schema, open("schema-embed.json", "w"), separators=(",", ":"))
 json.dump(json.load(open("terraform-mapping.json")), open("terraform-mapping-embed.json", "w"), separators=(",", ":"))')
-  go build -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_PLUGIN_VERSION" \
+  go build -ldflags "$STRIP -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_PLUGIN_VERSION" \
     -o "$1/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
 }
 
