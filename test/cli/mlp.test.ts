@@ -136,14 +136,16 @@ describe.concurrent("mlp metadata and mlp status", () => {
       inputs: { x: { dtype: "DT_FLOAT", shape: [-1] } },
       outputs: { y: { dtype: "DT_FLOAT", shape: [-1] } },
     });
-    expect(Object.keys(document.signatures)).toEqual(["classify_x_to_y", "regress_x_to_y", "serving_default"]);
+    expect(Object.keys(document.signatures)).toEqual(["__saved_model_init_op", "classify_x_to_y", "regress_x_to_y", "serving_default"]);
+    // what a TF2 SavedModel's initializer looks like: no inputs, no method, one output of unknown type and rank
+    expect(document.signatures["__saved_model_init_op"]).toEqual({ method_name: "", inputs: {}, outputs: { __saved_model_init_op: { dtype: "DT_INVALID", shape: null } } });
   });
 
-  it("status prints every version's state, or one version's", async () => {
+  it("status prints every version's state in the server's order (newest first), or one version's", async () => {
     expect(json(await mlp(["status", ...at("half_plus_two")]))).toEqual({
       model_version_status: [
-        { version: "1", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } },
         { version: "2", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } },
+        { version: "1", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } },
       ],
     });
     expect(json(await mlp(["status", ...at("half_plus_two", "--version", "2")]))).toEqual({
