@@ -471,7 +471,7 @@ describe("TfServing options", () => {
   });
 });
 
-describe("the README example", () => {
+describe("the TfServing example of docs/components.md", () => {
   it("two models with labels on a GPU pool with an autoscaler: valid objects and a valid smoke target", async () => {
     const run = await runInMocks(() => {
       const store = new ModelStore("models", { bucketName: "acme-ml-models-prod" });
