@@ -10,12 +10,23 @@ import type { CliIo, Command } from "./command";
 import { COMMANDS } from "./commands";
 import { EXIT_OK, EXIT_USAGE, errorMessage, exitCodeFor } from "./errors";
 import { toJson } from "./output";
+import { packageVersion } from "./version";
 
 export function processIo(): CliIo {
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() };
 }
 
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  // `--version` is the model version inside the commands, so the program's own is only the sole argument.
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    io.stdout.write(`${packageVersion()}\n`);
+    return EXIT_OK;
+  }
+  const first = argv[0];
+  if (first !== undefined && !first.startsWith("-") && !COMMANDS.some((c) => c.name === first)) {
+    io.stderr.write(`mlp: unknown command "${first}"; the commands are ${COMMANDS.map((c) => c.name).join(", ")}\nRun "mlp --help" for usage.\n`);
+    return EXIT_USAGE;
+  }
   let selected: { command: Command; options: Record<string, unknown> } | undefined;
   const parser = yargs([...argv])
     .scriptName("mlp")
@@ -26,7 +37,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .alias("help", "h")
     .demandCommand(1, "a command is required")
     .wrap(100)
-    .epilogue("Exit codes: 0 success; 1 the server or the network failed; 2 bad usage or bad input.");
+    .epilogue(`mlp --version prints the version of ml-platform (${packageVersion()}).\nExit codes: 0 success; 1 the server or the network failed; 2 bad usage or bad input.`);
   for (const command of COMMANDS) {
     parser.command(
       command.name,

@@ -3,7 +3,7 @@
  * Every call has a deadline; failures are typed errors (errors.ts).
  */
 import * as grpc from "@grpc/grpc-js";
-import { RequestError, ResponseError, ServerStatusError, TensorValueError, grpcStatusError } from "./errors";
+import { RequestError, ResponseError, ServerStatusError, TensorValueError, grpcStatusError, type ConnectionContext } from "./errors";
 import type {
   ClassificationRequest,
   ClassificationResponse,
@@ -196,10 +196,12 @@ export class TfServingClient {
   readonly endpoint: string;
   private readonly channel: grpc.Client;
   private readonly timeoutMs: number;
+  private readonly connection: ConnectionContext;
 
   constructor(options: TfServingClientOptions) {
     if (!options.endpoint) throw new RequestError("an endpoint (HOST:PORT) is required");
     this.endpoint = options.endpoint;
+    this.connection = { endpoint: options.endpoint, tls: Boolean(options.tls) };
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const channelOptions: grpc.ChannelOptions = {
       "grpc.max_receive_message_length": -1,
@@ -313,7 +315,7 @@ export class TfServingClient {
         { deadline },
         (error, response) => {
           options.signal?.removeEventListener("abort", cancel);
-          if (error) reject(grpcStatusError(rpc.path, error));
+          if (error) reject(grpcStatusError(rpc.path, error, this.connection));
           else if (response === undefined) reject(new ResponseError(`${method}: empty response`));
           else resolve(response);
         },

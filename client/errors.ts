@@ -98,9 +98,40 @@ export const GRPC_STATUS_NAMES: Readonly<Record<number, string>> = Object.fromEn
     .map(([name, value]) => [value as number, name]),
 );
 
+/** How the failed call was connected, for explaining transport failures. */
+export interface ConnectionContext {
+  endpoint: string;
+  tls: boolean;
+}
+
+/**
+ * The status text as a person reads it: @grpc/grpc-js ends connection failures with a
+ * "Resolution note:" that is often empty, and OpenSSL's reasons with a newline.
+ */
+export function tidyStatusText(details: string): string {
+  return details
+    .replace(/\s*\n\s*/g, " ")
+    .replace(/\.?\s*Resolution note:\s*$/, "")
+    .trim();
+}
+
+/**
+ * What a transport failure most likely means, when the text alone would leave the user guessing.
+ * grpc-js reports TLS handshake failures only as OpenSSL's text, so this is the one place that reads
+ * it: "wrong version number" is OpenSSL's reason (SSL_R_WRONG_VERSION_NUMBER) when the peer's first
+ * bytes are not a TLS record, i.e. the server speaks plaintext.
+ */
+export function transportHint(code: number, details: string, connection: ConnectionContext | undefined): string | undefined {
+  if (code !== GrpcStatus.UNAVAILABLE || !connection) return undefined;
+  if (connection.tls && /wrong version number/i.test(details)) {
+    return `${connection.endpoint} answered the TLS handshake with plaintext: the server does not serve TLS there; connect without TLS (mlp: drop --tls and --ca; TfServingClient: tls: false)`;
+  }
+  return undefined;
+}
+
 /**
  * A call that ended with a non-OK gRPC status. `code` and `codeName` are the status; `details`
- * is the server's message, unchanged.
+ * is the server's message, unchanged; `hint` says what a transport failure most likely means.
  */
 export class GrpcStatusError extends TfServingError {
   readonly code: number;
@@ -108,14 +139,17 @@ export class GrpcStatusError extends TfServingError {
   readonly details: string;
   /** The RPC, e.g. "/tensorflow.serving.PredictionService/Predict". */
   readonly method: string;
+  readonly hint: string | undefined;
 
-  constructor(method: string, code: number, details: string, options?: ErrorOptions) {
+  constructor(method: string, code: number, details: string, options?: ErrorOptions & { hint?: string }) {
     const codeName = GRPC_STATUS_NAMES[code] ?? `STATUS_${code}`;
-    super(`${method.split("/").pop()} failed: ${codeName}: ${details}`, options);
+    const text = tidyStatusText(details);
+    super(`${method.split("/").pop()} failed: ${codeName}${text ? `: ${text}` : ""}${options?.hint ? `. Hint: ${options.hint}` : ""}`, options);
     this.code = code;
     this.codeName = codeName;
     this.details = details;
     this.method = method;
+    this.hint = options?.hint;
   }
 }
 
@@ -136,7 +170,7 @@ export class UnavailableError extends GrpcStatusError {}
 export class DataLossError extends GrpcStatusError {}
 export class UnauthenticatedError extends GrpcStatusError {}
 
-type GrpcStatusErrorClass = new (method: string, code: number, details: string, options?: ErrorOptions) => GrpcStatusError;
+type GrpcStatusErrorClass = new (method: string, code: number, details: string, options?: ErrorOptions & { hint?: string }) => GrpcStatusError;
 
 const ERROR_CLASS_BY_CODE: ReadonlyMap<number, GrpcStatusErrorClass> = new Map<number, GrpcStatusErrorClass>([
   [GrpcStatus.CANCELLED, CancelledError],
@@ -157,11 +191,13 @@ const ERROR_CLASS_BY_CODE: ReadonlyMap<number, GrpcStatusErrorClass> = new Map<n
   [GrpcStatus.UNAUTHENTICATED, UnauthenticatedError],
 ]);
 
-/** The typed error for a failed call (`error` is what @grpc/grpc-js reported). */
-export function grpcStatusError(method: string, error: { code?: number; details?: string; message?: string }): GrpcStatusError {
+/** The typed error for a failed call (`error` is what @grpc/grpc-js reported; `connection`, how the call was made). */
+export function grpcStatusError(method: string, error: { code?: number; details?: string; message?: string }, connection?: ConnectionContext): GrpcStatusError {
   const code = typeof error.code === "number" ? error.code : GrpcStatus.UNKNOWN;
   const ErrorClass = ERROR_CLASS_BY_CODE.get(code) ?? GrpcStatusError;
-  return new ErrorClass(method, code, error.details ?? error.message ?? "", { cause: error });
+  const details = error.details ?? error.message ?? "";
+  const hint = transportHint(code, details, connection);
+  return new ErrorClass(method, code, details, { cause: error, ...(hint ? { hint } : {}) });
 }
 
 /**

@@ -136,11 +136,20 @@ export interface ModelServerConfig {
 }
 
 export interface ReloadConfigRequest {
-  config: ModelServerConfig;
+  config?: ModelServerConfig;
+  /** Metrics whose increase during the reload the response should report. */
+  metric_names?: string[];
+}
+
+/** A server metric's increase (int64 as a decimal string). */
+export interface Metric {
+  name?: string;
+  int64_value_increase?: string;
 }
 
 export interface ReloadConfigResponse {
   status?: StatusProto;
+  metric?: Metric[];
 }
 
 export interface Feature {

@@ -62,7 +62,7 @@ export function checkArchitectures(architectures: readonly string[], config: Loc
   throw new PrerequisiteError(
     `the cluster has no amd64 node (its nodes: ${[...new Set(architectures)].join(", ")}), but ${config.amd64OnlyWorkloads.join(" and ")} ` +
       "run images published for linux/amd64 only: their pods could never start. Run the cluster on an x86-64 machine or VM, " +
-      "or give the servings and trainings images built for your nodes (README, Local stack: platform limits).",
+      "or give the servings and trainings images built for your nodes (docs/local-stack.md, Platform limits).",
   );
 }
 

@@ -1,7 +1,7 @@
 /**
  * Reaching a serving's Service from this machine: `kubectl port-forward` to a free local port, whose
  * number kubectl prints. A port-forward reaches one pod behind the Service, which is all a smoke run
- * through it can check (README "Smoke suite": pods are not checked then).
+ * through it can check (docs/smoke-suite.md: pods are not checked then).
  */
 import type { SmokeEndpoint } from "../contracts/smoke-targets";
 import type { LocalContext } from "./context";

@@ -4,6 +4,8 @@
  * becomes a PrerequisiteError that says how to install it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
 import type { Writable } from "node:stream";
 import { PrerequisiteError, StepFailedError } from "./errors";
 
@@ -49,9 +51,27 @@ const INSTALL_HINTS: Record<string, string> = {
   npm: "Install Node.js 22 with npm.",
 };
 
+/** "<tool> was not found on PATH", with how to install it. */
+export function notFoundMessage(command: string): string {
+  return `${command} was not found on PATH. ${INSTALL_HINTS[command] ?? ""}`.trim();
+}
+
+/** Whether an executable named `command` is in one of PATH's folders (as spawn would find it). */
+export function onPath(command: string, env: NodeJS.ProcessEnv): boolean {
+  return (env.PATH ?? "").split(delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 function notInstalled(command: string, error: unknown): Error {
   if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-    return new PrerequisiteError(`${command} was not found on PATH. ${INSTALL_HINTS[command] ?? ""}`.trim(), { cause: error });
+    return new PrerequisiteError(notFoundMessage(command), { cause: error });
   }
   return error as Error;
 }

@@ -12,7 +12,7 @@ import { PrerequisiteError, StepFailedError } from "./errors";
 import { capture, stream } from "./processes";
 import { LOCAL_STACK } from "./stack-config";
 
-/** The passphrase of the local stack's secrets provider (see above; README "Local stack"). */
+/** The passphrase of the local stack's secrets provider (see above; docs/local-stack.md). */
 export const LOCAL_STACK_PASSPHRASE = "ml-platform-local";
 
 /** The environment every pulumi call gets. */

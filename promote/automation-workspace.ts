@@ -59,6 +59,12 @@ interface CommandFailure {
   };
 }
 
+/** What to do when the Pulumi CLI is not there: the command needs 3.214 or later (`config set-all --json`). */
+export const PULUMI_CLI_MISSING =
+  "the pulumi CLI was not found on PATH. Install the Pulumi CLI 3.214 or later: https://www.pulumi.com/docs/iac/download-install/ " +
+  "(e.g. `curl -fsSL https://get.pulumi.com | sh`, then add ~/.pulumi/bin to PATH; in GitHub Actions, .github/actions/setup installs " +
+  "the version of @pulumi/pulumi in package-lock.json)";
+
 /**
  * A failed Pulumi CLI call as one readable message. The Automation API's CommandError keeps the call's
  * result in `commandResult` (its message is that result's dump); the process error inside it has the
@@ -68,7 +74,7 @@ export function describePulumiFailure(error: unknown): string {
   const result = (error as CommandFailure | null)?.commandResult;
   if (!result) return error instanceof Error ? error.message : String(error);
   const failure = result.err;
-  if (failure?.code === "ENOENT") return "the pulumi CLI was not found on PATH (install the Pulumi CLI)";
+  if (failure?.code === "ENOENT") return PULUMI_CLI_MISSING;
   const output = (failure?.stderr ?? result.stderr ?? "").trim() || (failure?.stdout ?? result.stdout ?? "").trim() || "no output";
   return `exit ${String(failure?.exitCode ?? result.code)}: ${output.split("\n").slice(-20).join("\n")}`;
 }

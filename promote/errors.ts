@@ -21,7 +21,7 @@ export const EXIT_ROLLBACK_FAILED = 4;
 
 export type ExitCode = typeof EXIT_PROMOTED | typeof EXIT_SOURCE_SMOKE_FAILED | typeof EXIT_USAGE | typeof EXIT_ROLLED_BACK | typeof EXIT_ROLLBACK_FAILED;
 
-/** What each exit code means, for `--help` and the README. */
+/** What each exit code means, for `--help` and docs/promotion.md. */
 export const EXIT_CODE_MEANINGS: ReadonlyArray<readonly [ExitCode, string]> = [
   [EXIT_PROMOTED, "promoted (or already up to date; or a dry run)"],
   [EXIT_SOURCE_SMOKE_FAILED, "the source's smoke gate failed; nothing changed"],

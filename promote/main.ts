@@ -155,9 +155,11 @@ async function runPromote(argv: readonly string[], io: PromoteIo, deps: MainDeps
   const reportFile = path.resolve(io.cwd, String(parsed.argv["report"]));
   const workDir = path.resolve(io.cwd, String(parsed.argv["work-dir"] ?? REPO_ROOT));
   const smoker = (deps.smoker ?? librarySmoker)(settings, reach);
+  // A run that cannot even open the Pulumi project never started: it writes no report (a report file
+  // would stand for a promotion attempt, and CI would archive it as one).
+  const workspace = await openWorkspace(deps, workDir);
   let report: PromotionReport;
   try {
-    const workspace = await openWorkspace(deps, workDir);
     report = await promote(request, { workspace, smoker, out: (text) => io.stdout.write(text), progress: (text) => io.stderr.write(text) });
   } catch (error) {
     report = notStartedReport(request, error);
@@ -222,11 +224,13 @@ async function openWorkspace(deps: MainDeps, workDir: string): Promise<StackWork
 /** Runs the command line and returns the exit code. */
 export async function main(argv: readonly string[], io: PromoteIo = processIo(), deps: MainDeps = {}): Promise<number> {
   const smoke = argv[0] === "smoke";
+  // errors name the command the user ran
+  const command = smoke ? "smoke:stack" : "promote";
   try {
     return smoke ? await runSmoke(argv.slice(1), io, deps) : await runPromote(argv, io, deps);
   } catch (error) {
-    io.stderr.write(`promote: error: ${errorMessage(error)}\n`);
-    if (error instanceof UsageError) io.stderr.write(`Run "npm run ${smoke ? "smoke:stack" : "promote"} -- --help" for usage.\n`);
+    io.stderr.write(`${command}: error: ${errorMessage(error)}\n`);
+    if (error instanceof UsageError) io.stderr.write(`Run "npm run ${command} -- --help" for usage.\n`);
     return exitCodeFor(error);
   }
 }

@@ -1,4 +1,4 @@
-/** What the global setup hands to the tests through vitest's provide/inject. */
+/** What smoke-tests/main.ts hands to the tests through vitest's provide/inject. */
 import type { SmokeReport } from "./lib/report";
 
 declare module "vitest" {

@@ -85,7 +85,7 @@ export function tfServingServerArgs(options: {
     `--port=${GRPC_PORT}`,
     `--rest_api_port=${REST_PORT}`,
     `--model_config_file=${CONFIG_DIR}/${MODELS_CONFIG_FILE}`,
-    // Config changes replace the ConfigMap and roll the pods (see the README), so the file is read once.
+    // Config changes replace the ConfigMap and roll the pods (docs/components.md, TfServing), so the file is read once.
     "--model_config_file_poll_wait_seconds=0",
     `--file_system_poll_wait_seconds=${FILE_SYSTEM_POLL_WAIT_SECONDS}`,
     // Closing connections at a maximum age re-spreads long-lived gRPC clients over the pods and drains

@@ -6,7 +6,7 @@ import type { ModelStoreBackend } from "../storage/model-store-backend";
 /**
  * Which versions of a model are served. One of:
  * - `{ latest: n }`: the n highest complete versions (n >= 1);
- * - `{ all: true }`: every complete version (each takes memory: see the README on sizing);
+ * - `{ all: true }`: every complete version (each takes memory: see docs/operations.md on sizing);
  * - `{ specific: [v, ...] }`: exactly these versions; the pods do not start until all of them exist.
  */
 export type VersionPolicy = { latest: number } | { all: true } | { specific: number[] };
@@ -45,7 +45,7 @@ export interface TfServingResources {
   cpu?: string;
   /**
    * Memory request and limit of the TF Serving container. TF Serving loads a new version before it unloads
-   * the old one, so leave room for two versions of every model at once (see the README).
+   * the old one, so leave room for two versions of every model at once (see docs/operations.md).
    * @default "2Gi"
    */
   memory?: string;

@@ -31,7 +31,7 @@ const PROBE_PERIOD_SECONDS = 10;
 export const syncInitContainerName = (index: number) => `model-sync-init-${index}`;
 export const syncSidecarName = (index: number) => `model-sync-${index}`;
 
-/** The REST path whose answer says something about a model (see the README: probes). */
+/** The REST path whose answer says something about a model (docs/components.md, TfServing: probes). */
 export const modelStatusPath = (model: string) => `/v1/models/${model}`;
 export const modelMetadataPath = (model: string) => `/v1/models/${model}/metadata`;
 

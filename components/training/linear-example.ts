@@ -1,6 +1,6 @@
 /**
  * The example trainer in examples/linear as TrainingJob arguments: a pinned TensorFlow image runs
- * train.py, shipped through `sourceFiles`. Used by the README's example and by stacks that want a model
+ * train.py, shipped through `sourceFiles`. Used by the docs' examples and by stacks that want a model
  * to serve without building an image.
  */
 import { readFileSync } from "node:fs";

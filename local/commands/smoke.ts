@@ -12,7 +12,7 @@ import { LOCAL_STACK } from "../stack-config";
 import { isLocalStateDir } from "../state";
 import { preflight } from "./preflight";
 
-/** The smoke suite as the README runs it. */
+/** The smoke suite as docs/smoke-suite.md runs it. */
 export const SMOKE_COMMAND: readonly [string, readonly string[]] = ["npm", ["run", "--silent", "smoke"]];
 
 export async function smoke(context: LocalContext): Promise<void> {

@@ -33,5 +33,5 @@ export async function up(context: LocalContext, pulumiArgs: readonly string[]): 
     }
     throw new StepFailedError(`pulumi up failed (exit ${code}); see its output above. Fix the cause and run npm run local:up again (it continues where it stopped).`);
   }
-  say(context, "up", "the platform is up. Next: npm run local:smoke (README, Local stack: how to see each piece)");
+  say(context, "up", "the platform is up. Next: npm run local:smoke (docs/local-stack.md, See each piece)");
 }

@@ -70,7 +70,7 @@ export function writeReport(file: string, report: SmokeReport): void {
 
 /** A few lines for people: the counts, each endpoint's time, and every failure's message. */
 export function summaryText(report: SmokeReport): string {
-  if (report.error) return `smoke: could not run: ${report.error}`;
+  if (report.error) return `smoke: error: could not start: ${report.error}`;
   const lines = [
     `smoke: ${report.counts.passed} passed, ${report.counts.failed} failed, ${report.counts.skipped} skipped; ${report.endpoints.length} endpoint(s) from ${report.source} in ${(report.durationMs / 1000).toFixed(1)} s`,
     ...report.endpoints.map((e) => `  ${e.ok ? "ok  " : "FAIL"} ${e.name} (${e.address}${e.pods.length ? `, pods ${e.pods.join(", ")}` : ""}) ${(e.durationMs / 1000).toFixed(1)} s`),

@@ -2,6 +2,7 @@
  * The smoke suite's settings, read from environment variables (the knobs a CI job sets). Every problem
  * is reported at once, naming the variable and what it accepts.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
@@ -33,7 +34,16 @@ export interface SmokeSettings {
   endpointAddresses: Record<string, string>;
 }
 
-export const DEFAULT_FIXTURES_DIR = path.resolve(__dirname, "..", "fixtures");
+/** smoke-tests/fixtures of the package, found upwards from here (the sources, or the compiled dist/ tree). */
+function packageFixturesDir(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "smoke-tests", "fixtures");
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, "..", "fixtures");
+  }
+}
+
+export const DEFAULT_FIXTURES_DIR = packageFixturesDir();
 
 /** Thrown for unusable settings; lists every problem with its variable. */
 export class SmokeSettingsError extends Error {

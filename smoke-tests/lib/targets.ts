@@ -16,6 +16,7 @@ import {
   type SmokeRequest,
   type SmokeTargets,
 } from "../../contracts/smoke-targets";
+import { JsonSyntaxError, parseJson as locateJson } from "../../cli/json-input";
 import type { TargetsSource } from "./settings";
 
 /** The targets could not be read or are not in the format; the message says where and why. */
@@ -52,7 +53,14 @@ function parseJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new TargetsLoadError(`${where} is not JSON: ${(error as Error).message}`, { cause: error });
+    // JSON.parse does not always say where; the CLI's parser does (line and column)
+    let located: string | undefined;
+    try {
+      locateJson(text);
+    } catch (syntax) {
+      if (syntax instanceof JsonSyntaxError) located = `line ${syntax.line}, column ${syntax.column}: ${syntax.reason}`;
+    }
+    throw new TargetsLoadError(`${where} is not JSON: ${located ?? (error as Error).message}`, { cause: error });
   }
 }
 

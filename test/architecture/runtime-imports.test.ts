@@ -34,7 +34,7 @@ describe("runtime side imports", () => {
     expect(files.some((f) => f.endsWith(path.join("client", "client.ts")))).toBe(true);
     expect(files.some((f) => f.endsWith(path.join("cli", "main.ts")))).toBe(true);
     expect(files.some((f) => f.endsWith(path.join("contracts", "smoke-targets.ts")))).toBe(true);
-    for (const file of ["smoke-tests/lib/run.ts", "smoke-tests/lib/targets.ts", "smoke-tests/global-setup.ts", "smoke-tests/endpoints.smoke.ts", "smoke-tests/vitest.config.mts"]) {
+    for (const file of ["smoke-tests/lib/run.ts", "smoke-tests/lib/targets.ts", "smoke-tests/main.ts", "smoke-tests/endpoints.smoke.ts", "smoke-tests/vitest.config.mts"]) {
       expect(files).toContain(path.join(ROOT, file));
     }
   });

@@ -3,7 +3,7 @@
  * Every command, every input form, and every error path with its exit code
  * (0 success, 1 server or network failure, 2 bad usage or bad input).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -136,19 +136,33 @@ describe.concurrent("mlp metadata and mlp status", () => {
       inputs: { x: { dtype: "DT_FLOAT", shape: [-1] } },
       outputs: { y: { dtype: "DT_FLOAT", shape: [-1] } },
     });
-    expect(Object.keys(document.signatures)).toEqual(["classify_x_to_y", "regress_x_to_y", "serving_default"]);
+    expect(Object.keys(document.signatures)).toEqual(["__saved_model_init_op", "classify_x_to_y", "regress_x_to_y", "serving_default"]);
+    // what a TF2 SavedModel's initializer looks like: no inputs, no method, one output of unknown type and rank
+    expect(document.signatures["__saved_model_init_op"]).toEqual({ method_name: "", inputs: {}, outputs: { __saved_model_init_op: { dtype: "DT_INVALID", shape: null } } });
   });
 
-  it("status prints every version's state, or one version's", async () => {
+  it("status prints every version's state in the server's order (newest first), or one version's", async () => {
     expect(json(await mlp(["status", ...at("half_plus_two")]))).toEqual({
       model_version_status: [
-        { version: "1", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } },
         { version: "2", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } },
+        { version: "1", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } },
       ],
     });
     expect(json(await mlp(["status", ...at("half_plus_two", "--version", "2")]))).toEqual({
       model_version_status: [{ version: "2", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } }],
     });
+  });
+});
+
+describe.concurrent("mlp --version", () => {
+  it("prints the package's version alone; inside a command --version stays the model version", async () => {
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+    const result = await mlp(["--version"]);
+    expect(result).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: "" });
+    expect((await mlp(["-V"])).stdout).toBe(`${pkg.version}\n`);
+    expect((await mlp(["--help"])).stdout).toContain(`mlp --version prints the version of ml-platform (${pkg.version})`);
+    const modelVersion = await mlp(["status", "--endpoint", "localhost:1", "--model", "m", "--version", "abc"]);
+    expect(modelVersion.stderr).toMatch(/--version must be a non-negative integer/);
   });
 });
 
@@ -162,7 +176,8 @@ describe.concurrent("bad usage: exit 2, nothing on stdout", () => {
     [["status", "--endpoint", "localhost", "--model", "m"], /--endpoint must be HOST:PORT/],
     [["status", "--endpoint", "localhost:1", "--model", "m", "--timeout-ms", "0"], /--timeout-ms must be a positive number/],
     [["status", "--endpoint", "localhost:1", "--model", "m", "--bogus"], /Unknown argument: bogus/],
-    [["launch"], /Unknown argument: launch/],
+    [["launch"], /^mlp: unknown command "launch"; the commands are predict, metadata, status\n/],
+    [["stats", "--endpoint", "localhost:1", "--model", "m"], /^mlp: unknown command "stats"; the commands are predict, metadata, status\nRun "mlp --help" for usage\.\n$/],
     [[], /a command is required/],
   ])("mlp %j", async (args, message) => {
     const result = await mlp(args);
@@ -259,7 +274,9 @@ describe.concurrent("server and network failures: exit 1 with the gRPC status na
     await closed.close();
     const result = await mlp(["status", "--endpoint", closed.endpoint, "--model", "m"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^mlp: error: GetModelStatus failed: UNAVAILABLE: /);
+    expect(result.stderr).toMatch(/^mlp: error: GetModelStatus failed: UNAVAILABLE: No connection established\. Last error: Error: connect ECONNREFUSED 127\.0\.0\.1:\d+\n$/);
+    // grpc-js's empty "Resolution note:" is not shown
+    expect(result.stderr).not.toContain("Resolution note");
   });
 
   it("a server slower than --timeout-ms: DEADLINE_EXCEEDED", async () => {
@@ -304,6 +321,15 @@ describe("TLS", () => {
     const result = await mlp(["status", "--endpoint", secure.endpoint, "--model", "half_plus_two", "--version", "1", "--ca", certificate.certPath]);
     expect(result.stderr).toBe("");
     expect(json(result)).toEqual({ model_version_status: [{ version: "1", state: "AVAILABLE", status: { error_code: "OK", error_message: "" } }] });
+  });
+
+  it("--tls against a plaintext server: exit 1, and says the server does not speak TLS", async () => {
+    const result = await mlp(["status", "--endpoint", server.endpoint, "--model", "half_plus_two", "--tls", "--timeout-ms", "3000"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    const [line, ...rest] = result.stderr.split("\n");
+    expect(rest).toEqual([""]);
+    expect(line).toMatch(/^mlp: error: GetModelStatus failed: UNAVAILABLE: .*wrong version number.*\. Hint: 127\.0\.0\.1:\d+ answered the TLS handshake with plaintext: the server does not serve TLS there; connect without TLS \(mlp: drop --tls and --ca; TfServingClient: tls: false\)$/);
   });
 
   it("--tls without the CA fails the handshake: exit 1; a missing --ca file: exit 2", async () => {

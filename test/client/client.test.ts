@@ -129,9 +129,17 @@ describe("TfServingClient against a TF Serving double", () => {
         code: status.FAILED_PRECONDITION,
         details: 'Serving signature key "other" not found.',
       });
+      // TF Serving's own texts: an input under another name, then an extra input
       const error = await rejection(client.predict({ model: "half_plus_two", inputs: { z: tensor("DT_FLOAT", [1]) } }));
       expect(error).toBeInstanceOf(InvalidArgumentError);
-      expect((error as GrpcStatusError).details).toBe("input tensor alias not found in signature: z. Inputs expected to be in the set {x}.");
+      expect((error as GrpcStatusError).details).toBe(
+        "Signature input alias: x(feed name: serving_default_x:0) not found in request and no default value provided. Inputs expected to be in the request {z}, or default input alias set: ",
+      );
+      const extra = await rejection(client.predict({ model: "half_plus_two", inputs: { x: tensor("DT_FLOAT", [1]), z: tensor("DT_FLOAT", [1]) } }));
+      expect(extra).toMatchObject({
+        constructor: InvalidArgumentError,
+        details: "input size does not match signature: 2!=1 len({x,z}) != len({x}). Sent extra: {z}. Missing but required: {}.",
+      });
     });
 
     it("a wrong dtype is rejected by the server", async () => {
@@ -192,7 +200,9 @@ describe("TfServingClient against a TF Serving double", () => {
     it("getModelMetadata unpacks the signature_def Any into a SignatureDefMap", async () => {
       const metadata = await client.getModelMetadata({ model: "half_plus_two", version: 1 });
       expect(metadata.modelSpec).toEqual({ name: "half_plus_two", version: 1 });
-      expect(Object.keys(metadata.signatures).sort()).toEqual(["classify_x_to_y", "regress_x_to_y", "serving_default"]);
+      // a TF2 SavedModel also carries its initializer "signature"
+      expect(Object.keys(metadata.signatures).sort()).toEqual(["__saved_model_init_op", "classify_x_to_y", "regress_x_to_y", "serving_default"]);
+      expect(metadata.signatures["__saved_model_init_op"]).toMatchObject({ methodName: "", inputs: {}, outputs: { __saved_model_init_op: { dtype: "DT_INVALID", shape: null } } });
       expect(metadata.signatures["serving_default"]).toEqual({
         name: "serving_default",
         methodName: "tensorflow/serving/predict",
@@ -200,15 +210,16 @@ describe("TfServingClient against a TF Serving double", () => {
         outputs: { y: { dtype: "DT_FLOAT", shape: [-1], encoding: "dense" } },
         inputsWithDefaults: [],
       });
-      expect(metadata.signatureDefs["serving_default"]!.inputs!["x"]!.name).toBe("x:0");
+      expect(metadata.signatureDefs["serving_default"]!.inputs!["x"]!.name).toBe("serving_default_x:0");
+      expect(metadata.signatureDefs["serving_default"]!.outputs!["y"]!.name).toBe("StatefulPartitionedCall:0");
       const request = server.calls.at(-1)!.request as { metadata_field: string[] };
       expect(request.metadata_field).toEqual(["signature_def"]);
     });
 
-    it("getModelStatus lists every version, or one", async () => {
+    it("getModelStatus lists every version (newest first, as TF Serving does), or one", async () => {
       expect(await client.getModelStatus({ model: "half_plus_two" })).toEqual([
-        { version: 1, state: "AVAILABLE", status: { code: "OK", message: "" } },
         { version: 2, state: "AVAILABLE", status: { code: "OK", message: "" } },
+        { version: 1, state: "AVAILABLE", status: { code: "OK", message: "" } },
       ]);
       expect(await client.getModelStatus({ model: "half_plus_two", version: 2 })).toHaveLength(1);
       expect(await rejection(client.getModelStatus({ model: "nope" }))).toMatchObject({ constructor: NotFoundError, details: "Could not find any versions of model nope" });

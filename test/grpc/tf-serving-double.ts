@@ -1,7 +1,16 @@
 /**
  * An in-process TF Serving test double: a real gRPC server on 127.0.0.1 that implements
- * PredictionService and ModelService from protos/ and answers like TF Serving does, including its
- * status codes and messages for an unknown model, version, label, signature, input or output.
+ * PredictionService and ModelService from protos/ and answers like TF Serving (2.19+, serving a TF2
+ * SavedModel) does, including its status codes and messages for an unknown model, version, label,
+ * signature, input or output. Where the real server is lax the double is too, so tests cannot lean on
+ * a check no real server makes:
+ * - it does not check input shapes against the signature (a real server runs the graph with whatever
+ *   shape it gets), so the client's checks are the only guard;
+ * - every version has the `__saved_model_init_op` signature TF2 exports add, and signature tensors
+ *   have the graph names TF2 gives them (`serving_default_x:0`, `StatefulPartitionedCall:0`);
+ * - GetModelStatus lists versions newest first (TF Serving's ServableStateMonitor orders them so);
+ * - it accepts messages of any size (TF Serving raises gRPC's 4 MiB limit to 2 GiB);
+ * - ModelService has GetModelStatus and HandleReloadConfigRequest only.
  *
  * Models are data (see models.ts for ready-made ones): versions, labels and signatures whose
  * `predict` / `classify` / `regress` functions compute real answers. Faults can be injected per
@@ -34,6 +43,8 @@ import { MODEL_SERVICE, PREDICTION_SERVICE, tfServingPackageDefinition } from ".
 import { decodeTensor, encodeTensor, type Tensor } from "../../client/tensor-codec";
 
 export const PREDICT_METHOD = "tensorflow/serving/predict";
+/** The signature every TF2 SavedModel carries for its initializers (no inputs, no method name). */
+export const INIT_OP_SIGNATURE = "__saved_model_init_op";
 export const CLASSIFY_METHOD = "tensorflow/serving/classify";
 export const REGRESS_METHOD = "tensorflow/serving/regress";
 
@@ -119,6 +130,11 @@ class CallStatus extends Error {
 
 const fail = (code: grpc.status, details: string) => new CallStatus(code, details);
 
+/** The graph name TF2 gives a signature input: `<signature>_<alias>:0` (e.g. serving_default_x:0). */
+export function inputTensorName(signature: string, alias: string): string {
+  return `${signature}_${alias}:0`;
+}
+
 function tfTypeName(dtype: string): string {
   return dtype.replace(/^DT_/, "").toLowerCase();
 }
@@ -176,25 +192,30 @@ export async function startTfServingDouble(options: TfServingDoubleOptions): Pro
   function predict(request: PredictRequest): PredictResponse {
     const servable = resolve(request.model_spec);
     const [signatureName, signature] = signatureOf(servable, request.model_spec);
-    const expected = Object.keys(signature.inputs);
-    const given = Object.keys(request.inputs ?? {});
-    for (const alias of given) {
-      if (!signature.inputs[alias]) {
-        throw fail(grpc.status.INVALID_ARGUMENT, `input tensor alias not found in signature: ${alias}. Inputs expected to be in the set {${expected.join(",")}}.`);
-      }
-    }
+    const expected = Object.keys(signature.inputs).sort();
+    const given = Object.keys(request.inputs ?? {}).sort();
+    // TF Serving's VerifyRequestInputsSize, then TensorFlow's saved_model::GetInputValues (no signature
+    // here has default inputs), with their texts; key sets are std::sets, so sorted.
     if (given.length !== expected.length) {
+      const extra = given.filter((alias) => !signature.inputs[alias]);
       const missing = expected.filter((alias) => !given.includes(alias));
       throw fail(
         grpc.status.INVALID_ARGUMENT,
-        `input size does not match signature: ${given.length}!=${expected.length} len({${given.join(",")}}) != len({${expected.join(",")}}). Sent extra: {}. Missing but required: {${missing.join(",")}}.`,
+        `input size does not match signature: ${given.length}!=${expected.length} len({${given.join(",")}}) != len({${expected.join(",")}}). Sent extra: {${extra.join(",")}}. Missing but required: {${missing.join(",")}}.`,
       );
     }
     const inputs: Record<string, Tensor> = {};
     expected.forEach((alias, index) => {
+      const proto = request.inputs?.[alias];
+      if (!proto) {
+        throw fail(
+          grpc.status.INVALID_ARGUMENT,
+          `Signature input alias: ${alias}(feed name: ${inputTensorName(signatureName, alias)}) not found in request and no default value provided. Inputs expected to be in the request {${given.join(",")}}, or default input alias set: `,
+        );
+      }
       let value: Tensor;
       try {
-        value = decodeTensor(request.inputs[alias] as TensorProto);
+        value = decodeTensor(proto as TensorProto);
       } catch {
         throw fail(grpc.status.INVALID_ARGUMENT, `tensor parsing error: ${alias}`);
       }
@@ -202,10 +223,7 @@ export async function startTfServingDouble(options: TfServingDoubleOptions): Pro
       if (value.dtype !== spec.dtype) {
         throw fail(grpc.status.INVALID_ARGUMENT, `Expects arg[${index}] to be ${tfTypeName(spec.dtype)} but ${tfTypeName(value.dtype)} is provided`);
       }
-      const fits = value.shape.length === spec.shape.length && spec.shape.every((size, i) => size < 0 || size === value.shape[i]);
-      if (!fits) {
-        throw fail(grpc.status.INVALID_ARGUMENT, `input ${alias}: shape [${value.shape.join(",")}] is incompatible with [${spec.shape.join(",")}]`);
-      }
+      // No shape check: the real server feeds the tensor to the graph as it is.
       inputs[alias] = value;
     });
     const filter = request.output_filter ?? [];
@@ -254,13 +272,21 @@ export async function startTfServingDouble(options: TfServingDoubleOptions): Pro
     return { model_spec: spec, result: { regressions: result.map((value) => ({ value })) } };
   }
 
-  function signatureDef(signature: SignatureDouble): SignatureDef {
-    const infos = (specs: Record<string, TensorSpecDouble>) =>
-      Object.fromEntries(
-        Object.entries(specs).map(([alias, spec]) => [alias, { name: `${alias}:0`, dtype: spec.dtype, tensor_shape: { dim: spec.shape.map((size) => ({ size })) } }]),
-      );
-    return { inputs: infos(signature.inputs), outputs: infos(signature.outputs), method_name: signature.methodName ?? PREDICT_METHOD };
+  function signatureDef(name: string, signature: SignatureDouble, index: number): SignatureDef {
+    const shape = (spec: TensorSpecDouble) => ({ dim: spec.shape.map((size) => ({ size })) });
+    const inputs = Object.fromEntries(Object.entries(signature.inputs).map(([alias, spec]) => [alias, { name: inputTensorName(name, alias), dtype: spec.dtype, tensor_shape: shape(spec) }]));
+    // TF2 names a signature's outputs after the function call that computes them, in sorted alias order.
+    const call = index === 0 ? "StatefulPartitionedCall" : `StatefulPartitionedCall_${index}`;
+    const outputs = Object.fromEntries(
+      Object.keys(signature.outputs)
+        .sort()
+        .map((alias, i) => [alias, { name: `${call}:${i}`, dtype: signature.outputs[alias]!.dtype, tensor_shape: shape(signature.outputs[alias]!) }]),
+    );
+    return { inputs, outputs, method_name: signature.methodName ?? PREDICT_METHOD };
   }
+
+  /** What TF2's SavedModel export adds to every model: the initializer "signature" (DT_INVALID, unknown rank). */
+  const initOpSignatureDef: SignatureDef = { inputs: {}, outputs: { [INIT_OP_SIGNATURE]: { name: "NoOp", tensor_shape: { unknown_rank: true } } } };
 
   function getModelMetadata(request: GetModelMetadataRequest): GetModelMetadataResponse {
     const servable = resolve(request.model_spec);
@@ -269,7 +295,10 @@ export async function startTfServingDouble(options: TfServingDoubleOptions): Pro
     for (const field of fields) {
       if (field !== "signature_def") throw fail(grpc.status.INVALID_ARGUMENT, `Metadata field ${field} is not supported`);
     }
-    const defs = Object.fromEntries(Object.entries(servable.version.signatures).map(([name, s]) => [name, signatureDef(s)]));
+    const defs: Record<string, SignatureDef> = {
+      [INIT_OP_SIGNATURE]: initOpSignatureDef,
+      ...Object.fromEntries(Object.entries(servable.version.signatures).map(([name, s], i) => [name, signatureDef(name, s, i)])),
+    };
     return {
       model_spec: { name: servable.model.name, version: { value: String(servable.version.version) } },
       metadata: { signature_def: { "@type": "type.googleapis.com/tensorflow.serving.SignatureDefMap", signature_def: defs } },
@@ -280,7 +309,8 @@ export async function startTfServingDouble(options: TfServingDoubleOptions): Pro
     const name = request.model_spec?.name ?? "";
     const model = state.models.find((m) => m.name === name);
     if (!model || model.versions.length === 0) throw fail(grpc.status.NOT_FOUND, `Could not find any versions of model ${name}`);
-    let versions = [...model.versions].sort((a, b) => a.version - b.version);
+    // Newest first, as TF Serving's ServableStateMonitor::VersionMap (std::greater) orders them.
+    let versions = [...model.versions].sort((a, b) => b.version - a.version);
     if (request.model_spec?.version?.value !== undefined) {
       const wanted = Number(request.model_spec.version.value);
       versions = versions.filter((v) => v.version === wanted);
@@ -336,7 +366,8 @@ export async function startTfServingDouble(options: TfServingDoubleOptions): Pro
   }
 
   const definition = tfServingPackageDefinition();
-  const server = new grpc.Server();
+  // TF Serving raises gRPC's message size limits to INT32_MAX (large tensors in and out).
+  const server = new grpc.Server({ "grpc.max_receive_message_length": 2147483647, "grpc.max_send_message_length": 2147483647 });
   server.addService(definition[PREDICTION_SERVICE] as grpc.ServiceDefinition, {
     Predict: unary("Predict", predict),
     Classify: unary("Classify", classify),
@@ -349,7 +380,6 @@ export async function startTfServingDouble(options: TfServingDoubleOptions): Pro
   server.addService(definition[MODEL_SERVICE] as grpc.ServiceDefinition, {
     GetModelStatus: unary("GetModelStatus", getModelStatus),
     HandleReloadConfigRequest: unary("HandleReloadConfigRequest", reloadConfig),
-    ListModelNames: unary("ListModelNames", () => ({ model_names: state.models.map((m) => m.name) })),
   });
 
   const credentials = options.tls

@@ -1,8 +1,9 @@
 /**
- * A real S3-protocol server (s3rver) on 127.0.0.1, plus the Debian AWS CLI v2 (`/usr/bin/aws`) set up to
- * talk to it, for running the shell scripts that ship in containers exactly as they run there.
+ * A real S3-protocol server (s3rver) on 127.0.0.1, plus the AWS CLI v2 (Debian's `/usr/bin/aws`, or the one
+ * ML_PLATFORM_AWS_CLI names) set up to talk to it, for running the shell scripts that ship in containers
+ * exactly as they run there.
  *
- * `/usr/bin/aws` is used by absolute path because another `aws` (e.g. a pyenv shim) may come first on PATH.
+ * The AWS CLI is used by absolute path because another `aws` (e.g. a pyenv shim) may come first on PATH.
  * Debian's AWS CLI (2.9) predates the `AWS_ENDPOINT_URL*` variables, so scripts must pass `--endpoint-url`
  * themselves when `S3_ENDPOINT` is set, which is what they do in-cluster too.
  */
@@ -12,8 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import S3rver from "s3rver";
+import { awsCliPath } from "../prerequisites/prerequisites";
 
-export const AWS_CLI = "/usr/bin/aws";
+export const AWS_CLI = awsCliPath();
 
 export interface CommandResult {
   code: number;
@@ -30,7 +32,7 @@ export interface S3TestServer {
    * config files and no instance metadata lookups.
    */
   env: NodeJS.ProcessEnv;
-  /** Runs `/usr/bin/aws <args> --endpoint-url <endpoint>`. */
+  /** Runs `aws <args> --endpoint-url <endpoint>` with the tests' AWS CLI. */
   aws(args: string[]): Promise<CommandResult>;
   /** Uploads one object. */
   put(key: string, body: string | Buffer): Promise<void>;
@@ -92,7 +94,7 @@ export function startProcess(command: string, args: string[], options: { env?: N
 /** Fails with an actionable message when the Debian AWS CLI is missing. */
 export function requireAwsCli(): void {
   if (!existsSync(AWS_CLI)) {
-    throw new Error(`${AWS_CLI} not found: install Debian's AWS CLI v2 (apt-get install awscli); .ci/run does this`);
+    throw new Error(`${AWS_CLI} not found: install Debian's AWS CLI v2 (apt-get install awscli; .ci/run does this), or set ML_PLATFORM_AWS_CLI to an AWS CLI v2`);
   }
 }
 

@@ -58,8 +58,33 @@ describe("local:up", () => {
     const result = await box.run(["up"]);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/local:up: error: pulumi was not found on PATH\. Install the Pulumi CLI 3\.x \(https:\/\/www\.pulumi\.com/);
-    expect(box.calls()).toEqual([]);
+    expect(box.calls().filter((call) => call.startsWith("pulumi"))).toEqual([]);
     expect(existsSync(box.stateDir)).toBe(false);
+  });
+
+  it("names every missing prerequisite at once, each with how to get it", async () => {
+    box.tools([]);
+    const result = await box.run(["up"]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(
+      /^local:up: error: 2 prerequisites are missing:\n {2}- pulumi was not found on PATH\. Install the Pulumi CLI 3\.x \(https:\/\/www\.pulumi\.com\/docs\/iac\/download-install\/[^\n]*\n {2}- kubectl was not found on PATH\. Install kubectl \(https:\/\/kubernetes\.io\/docs\/tasks\/tools\/\)[^\n]*\n$/,
+    );
+    // with the tools there, the cluster's problems are listed together with a wrong Pulumi CLI
+    box.tools(["pulumi", "kubectl"]);
+    box.env.FAKE_PULUMI_VERSION = "v2.25.2";
+    box.env.FAKE_KUBE_CONTEXT = "";
+    const both = await box.run(["up"]);
+    expect(both.code).toBe(3);
+    expect(both.stderr).toMatch(/2 prerequisites are missing:\n {2}- the Pulumi CLI is v2\.25\.2; the local stack needs Pulumi CLI 3\.x\n {2}- kubectl has no current context: start a local cluster first/);
+    expect(existsSync(box.stateDir)).toBe(false);
+  });
+
+  it("-- --help shows local:up's own help, without running anything", async () => {
+    const result = await box.run(["up", "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: npm run local:up \[-- <pulumi up flags>\]\n/);
+    expect(result.stdout).toContain("Arguments after -- other than --help go to pulumi up");
+    expect(box.calls()).toEqual([]);
   });
 
   it("stops when kubectl is missing", async () => {
@@ -220,9 +245,11 @@ describe("usage", () => {
     expect((await box.run([])).code).toBe(2);
     const unknown = await box.run(["deploy"]);
     expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('local: unknown command "deploy"')]);
-    const flag = await box.run(["down", "--force"]);
-    expect([flag.code, flag.stderr]).toEqual([2, expect.stringMatching(/local:down: Unknown option '--force'/)]);
-    expect((await box.run(["smoke", "--fast"])).code).toBe(2);
+    const flag = await box.run(["down", "--bogus"]);
+    // the command is named once, with what it takes
+    expect([flag.code, flag.stderr]).toEqual([2, "local:down: error: unknown option --bogus; it takes --forget (npm run local:down [-- --forget])\n"]);
+    const smoke = await box.run(["smoke", "--fast"]);
+    expect([smoke.code, smoke.stderr]).toEqual([2, "local:smoke: error: unknown option --fast; it takes no options (npm run local:smoke)\n"]);
     expect(box.calls()).toEqual([]);
   });
 });

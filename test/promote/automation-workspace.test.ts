@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { automationWorkspace, configEntryValue, describePulumiFailure, releasesConfigJson } from "../../promote/automation-workspace";
+import { automationWorkspace, configEntryValue, describePulumiFailure, PULUMI_CLI_MISSING, releasesConfigJson } from "../../promote/automation-workspace";
 import type { StackWorkspace } from "../../promote/workspace";
 
 const REPO_ROOT = path.resolve(__dirname, "../..");
@@ -125,7 +125,7 @@ describe("reading Pulumi's answers", () => {
 
   it("describes a missing CLI and any other failure", () => {
     expect(describePulumiFailure({ commandResult: { code: -2, stdout: "", stderr: "spawn pulumi ENOENT", err: { code: "ENOENT" } } })).toBe(
-      "the pulumi CLI was not found on PATH (install the Pulumi CLI)",
+      PULUMI_CLI_MISSING,
     );
     const conflict = "error: [409] Conflict: Another update is currently in progress.\n";
     expect(describePulumiFailure({ commandResult: { code: -2, stdout: "", stderr: "Command failed with exit code 255", err: { exitCode: 255, stdout: "", stderr: conflict } } })).toBe(

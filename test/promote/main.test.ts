@@ -3,7 +3,7 @@
  * workspace and the real smoke library, the JSON report, the smoke command), and the npm script as CI
  * runs it.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -57,7 +57,8 @@ describe("main: usage errors exit 2 before anything is read", () => {
   ])("%j", async (argv, message) => {
     const io = captureIo();
     expect(await main(argv, io, unreachable)).toBe(2);
-    expect(io.err()).toBe(`promote: error: ${message}\nRun "npm run ${argv[0] === "smoke" ? "smoke:stack" : "promote"} -- --help" for usage.\n`);
+    const command = argv[0] === "smoke" ? "smoke:stack" : "promote";
+    expect(io.err()).toBe(`${command}: error: ${message}\nRun "npm run ${command} -- --help" for usage.\n`);
     expect(io.out()).toBe("");
   });
 
@@ -100,15 +101,22 @@ describe("main: a run", () => {
     expect(io.out()).not.toContain("[source smoke]");
   });
 
-  it("writes a not-started report and exits 2 when Pulumi cannot be used", async () => {
+  it("exits 2 without writing a report when the Pulumi project cannot be opened (the run never started)", async () => {
     const io = captureIo();
-    const code = await main(["--from", "staging", "--to", "prod"], io, {
-      workspace: () => Promise.reject(new Error("opening the Pulumi project in /repo failed: the pulumi CLI was not found on PATH (install the Pulumi CLI)")),
+    const code = await main(["--from", "staging", "--to", "prod", "--report", "never.json"], io, {
+      workspace: () => Promise.reject(new Error("opening the Pulumi project in /repo failed: the pulumi CLI was not found on PATH")),
     });
     expect(code).toBe(2);
-    const report = JSON.parse(readFileSync(path.join(dir, "promotion-report.json"), "utf8")) as PromotionReport;
-    expect(report).toMatchObject({ outcome: "not-started", exitCode: 2, changed: false, smoke: [] });
-    expect(io.err()).toBe("promote: error: opening the Pulumi project in /repo failed: the pulumi CLI was not found on PATH (install the Pulumi CLI)\n");
+    expect(existsSync(path.join(dir, "never.json"))).toBe(false);
+    expect(io.out()).toBe("");
+    expect(io.err()).toBe("promote: error: opening the Pulumi project in /repo failed: the pulumi CLI was not found on PATH\n");
+  });
+
+  it("smoke:stack errors are its own", async () => {
+    const io = captureIo();
+    const code = await main(["smoke", "--stack", "dev"], io, { workspace: () => Promise.reject(new Error("no project")) });
+    expect(code).toBe(2);
+    expect(io.err()).toBe("smoke:stack: error: no project\n");
   });
 
   it("keeps the promotion's exit code when the report cannot be written", async () => {
@@ -137,6 +145,18 @@ describe("main: a run", () => {
 });
 
 describe("npm run promote", () => {
+  it("without a Pulumi CLI: says how to get it, exits 2, and leaves no report", async () => {
+    // only Node (and npm, which comes with it or from /usr/bin) on PATH: this machine has no pulumi
+    const PATH = [path.dirname(process.execPath), "/usr/bin", "/bin"].join(path.delimiter);
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VITEST"))), PATH };
+    const report = path.join(dir, "no-cli-report.json");
+    const result = await run("npm", ["run", "--silent", "promote", "--", "--from", "staging", "--to", "prod", "--report", report], { cwd: REPO_ROOT, env, timeoutMs: 60_000 });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/^promote: error: opening the Pulumi project in .* failed: the pulumi CLI was not found on PATH\. Install the Pulumi CLI 3\.214 or later: https:\/\/www\.pulumi\.com\/docs\/iac\/download-install\/ /);
+    expect(existsSync(report)).toBe(false);
+  }, 60_000);
+
   it("exits with main's code", async () => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VITEST")));
     const result = await run("npm", ["run", "--silent", "promote", "--", "--from", "staging", "--to", "staging"], { cwd: REPO_ROOT, env, timeoutMs: 30_000 });

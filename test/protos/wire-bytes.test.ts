@@ -197,7 +197,32 @@ describe("ModelService messages", () => {
     };
     expect(reload.encodeRequest(message).toString("hex")).toBe(hex("0a33", modelServerConfig.toString("hex")).toString("hex"));
     // ReloadConfigResponse{status(1)={error_code(1)=INVALID_ARGUMENT(3)}}
-    expect(reload.decodeResponse(hex("0a02 0803"))).toEqual({ status: { error_code: "INVALID_ARGUMENT" } });
+    expect(reload.decodeResponse(hex("0a02 0803"))).toEqual({ status: { error_code: "INVALID_ARGUMENT" }, metric: [] });
+  });
+
+  it("ReloadConfigRequest.metric_names(2) and ReloadConfigResponse.metric(2) = Metric{name(1), int64_value_increase(2) in oneof value_increase}", () => {
+    const reload = runtime(MODEL_SERVICE, "HandleReloadConfigRequest");
+    const file = "tensorflow_serving/apis/model_management.proto";
+    const request = hex("1201", ascii("m"));
+    expect(reload.encodeRequest({ metric_names: ["m"] }).toString("hex")).toBe(request.toString("hex"));
+    expect(protocEncode("tensorflow.serving.ReloadConfigRequest", file, 'metric_names: "m"').toString("hex")).toBe(request.toString("hex"));
+    const response = hex("1205 0a01", ascii("m"), "1003");
+    expect(protocEncode("tensorflow.serving.ReloadConfigResponse", file, 'metric { name: "m" int64_value_increase: 3 }').toString("hex")).toBe(response.toString("hex"));
+    expect(reload.decodeResponse(response)).toEqual({ metric: [{ name: "m", int64_value_increase: "3", value_increase: "int64_value_increase" }] });
+  });
+
+  it("LoggingConfig.custom_logging_config(3) is an Any; SamplingConfig.per_task_sampling_configs(3) with an explicit-presence task_index(2)", () => {
+    const file = "tensorflow_serving/config/logging_config.proto";
+    expect(protocEncode("tensorflow.serving.LoggingConfig", file, 'custom_logging_config { type_url: "t" }').toString("hex")).toBe(hex("1a03 0a01", ascii("t")).toString("hex"));
+    // sampling_rate(1) double 0.5; per_task_sampling_configs(3) = {dc(1)="a", task_index(2)=0 (present: proto3 optional), sampling_rate(3) double 1.0}
+    const text = 'sampling_rate: 0.5 per_task_sampling_configs { dc: "a" task_index: 0 sampling_rate: 1 }';
+    const expected = hex("09 000000000000e03f", "1a0e 0a01", ascii("a"), "1000", "19 000000000000f03f");
+    expect(protocEncode("tensorflow.serving.SamplingConfig", file, text).toString("hex")).toBe(expected.toString("hex"));
+  });
+
+  it("ModelService has exactly TF Serving's two RPCs (no ListModelNames: a real server answers UNIMPLEMENTED)", () => {
+    expect(() => methodDefinition(MODEL_SERVICE, "ListModelNames")).toThrow(/ListModelNames is not in protos/);
+    expect(methodDefinition(MODEL_SERVICE, "GetModelStatus").path).toBe("/tensorflow.serving.ModelService/GetModelStatus");
   });
 
   it("ServableVersionPolicy: latest(100), all(101), specific(102)", () => {
@@ -221,5 +246,25 @@ describe("ModelService messages", () => {
     expect(protocEncode("tensorflow.serving.BatchingParameters", "tensorflow_serving/servables/tensorflow/session_bundle_config.proto", text).toString("hex")).toBe(
       expected.toString("hex"),
     );
+  });
+
+  it("BatchingParameters: enable_large_batch_splitting(8) BoolValue, max_execution_batch_size(9) Int64Value", () => {
+    const text = "enable_large_batch_splitting { value: true } max_execution_batch_size { value: 16 }";
+    expect(protocEncode("tensorflow.serving.BatchingParameters", "tensorflow_serving/servables/tensorflow/session_bundle_config.proto", text).toString("hex")).toBe(
+      hex("4202 0801", "4a02 0810").toString("hex"),
+    );
+  });
+});
+
+describe("DataType", () => {
+  it("has upstream's newer values: float8 variants 26-28, int2/uint2 31-32, float4_e2m1fn 33 (and their _REF + 100)", () => {
+    const file = "tensorflow/core/framework/tensor.proto";
+    for (const [name, number] of [["DT_FLOAT8_E4M3FNUZ", 26], ["DT_FLOAT8_E4M3B11FNUZ", 27], ["DT_FLOAT8_E5M2FNUZ", 28], ["DT_INT2", 31], ["DT_UINT2", 32], ["DT_FLOAT4_E2M1FN", 33], ["DT_FLOAT4_E2M1FN_REF", 133]] as const) {
+      const bytes = protocEncode("tensorflow.TensorProto", file, `dtype: ${name}`);
+      expect(bytes.toString("hex"), name).toBe(Buffer.from([0x08, ...(number < 128 ? [number] : [(number & 0x7f) | 0x80, number >> 7])]).toString("hex"));
+    }
+    // the client's decoder names them too (PredictResponse{outputs(1)={key "y", value TensorProto{dtype(1)=33}}})
+    const response = runtime(PREDICTION_SERVICE, "Predict").decodeResponse(hex("0a07 0a01", ascii("y"), "1202 0821")) as { outputs: Record<string, { dtype: string }> };
+    expect(response.outputs["y"]!.dtype).toBe("DT_FLOAT4_E2M1FN");
   });
 });

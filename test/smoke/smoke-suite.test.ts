@@ -39,7 +39,8 @@ const failures = (run: SmokeRunResult) => run.report.results.filter((r) => r.out
 
 /** A run that failed on exactly the given checks, each shown by vitest with its message. */
 function expectFailedOn(run: SmokeRunResult, expected: Array<{ check: CheckResult["check"]; message: RegExp }>): void {
-  expect(run.code, run.stderr).not.toBe(0);
+  // exit 1: a check failed (2 would mean the run could not start)
+  expect(run.code, run.stderr).toBe(1);
   expect(run.report.ok).toBe(false);
   const failed = failures(run);
   expect(failed.map((f) => f.check)).toEqual(expected.map((e) => e.check));
@@ -179,9 +180,10 @@ describe.concurrent("faults", () => {
 
   it("a model that stays LOADING past the wait: status fails with the states seen, after showing progress", async () => {
     const server = await serve({ models: [linearModel({ versions: [{ version: 1, state: "LOADING" }] })] });
-    const run = await runSmokeSuite(scratch.dir, { targets: { endpoints: [linearTarget("loading-serving", server.endpoint)] }, env: { SMOKE_WAIT_SECONDS: "1" } });
-    expectFailedOn(run, [{ check: "status", message: /status failed: expected version 1 AVAILABLE; observed version 1 LOADING after waiting (1|1\.\d) s$/ }]);
-    expect(run.stderr).toMatch(/\[smoke \+[\d.]+s\] endpoint loading-serving, service [\d.:]+, model linear \(version 1\): waiting for version 1 AVAILABLE: version 1 LOADING \(1 s left\)/);
+    // 3 s: long enough that a loaded machine still polls (and prints progress) before the deadline
+    const run = await runSmokeSuite(scratch.dir, { targets: { endpoints: [linearTarget("loading-serving", server.endpoint)] }, env: { SMOKE_WAIT_SECONDS: "3" } });
+    expectFailedOn(run, [{ check: "status", message: /status failed: expected version 1 AVAILABLE; observed version 1 LOADING after waiting (2\.\d|3|3\.\d) s$/ }]);
+    expect(run.stderr).toMatch(/\[smoke \+[\d.]+s\] endpoint loading-serving, service [\d.:]+, model linear \(version 1\): waiting for version 1 AVAILABLE: version 1 LOADING \(\d+ s left\)/);
     expect(server.calls.filter((c) => c.method === "GetModelStatus").length).toBeGreaterThan(2);
   });
 
@@ -342,7 +344,7 @@ describe("targets from a Pulumi stack (SMOKE_STACK)", () => {
   it("fails the run with pulumi's error when the stack has no such output", async () => {
     const PATH = fakePulumi("bin-fail", "#!/bin/sh\necho \"error: current stack does not have output property 'smokeTargets'\" >&2\nexit 255\n");
     const run = await runSmokeSuite(scratch.dir, { env: { SMOKE_STACK: "dev" }, path: PATH });
-    expect(run.code).not.toBe(0);
+    expect(run.code).toBe(2);
     expect(run.report.ok).toBe(false);
     expect(run.report.error).toBe(
       "`pulumi stack output smokeTargets --json --stack dev` failed: exited with 255: error: current stack does not have output property 'smokeTargets'",
@@ -351,13 +353,24 @@ describe("targets from a Pulumi stack (SMOKE_STACK)", () => {
   });
 });
 
-describe("bad settings", () => {
-  it("fails without running anything when no targets are named, and still writes the report", async () => {
+describe("a run that cannot start: exit 2, not a failed check", () => {
+  it("no targets named and a bad setting: every problem at once, and still the report", async () => {
     const run = await runSmokeSuite(scratch.dir, { env: { SMOKE_WAIT_SECONDS: "soon" } });
-    expect(run.code).not.toBe(0);
-    expect(run.report.error).toBe(
-      "invalid smoke suite settings:\n  - SMOKE_WAIT_SECONDS: must be a number of seconds >= 0, e.g. 300\n  - set SMOKE_TARGETS=<targets.json> or SMOKE_STACK=<stack> to say what to smoke-test",
-    );
+    expect(run.code).toBe(2);
+    const error =
+      "invalid smoke suite settings:\n  - SMOKE_WAIT_SECONDS: must be a number of seconds >= 0, e.g. 300\n  - set SMOKE_TARGETS=<targets.json> or SMOKE_STACK=<stack> to say what to smoke-test";
+    expect(run.report.error).toBe(error);
+    expect(run.stderr).toContain(`smoke: error: could not start: ${error}\n`);
+    // no vitest run, so no failed "test" stands for it
+    expect(run.stdout).not.toMatch(/FAIL|Test Files/);
+  });
+
+  it("a targets file that is not JSON: the line and column at fault", async () => {
+    const targets = scratch.write("broken-targets.json", '{\n  "endpoints": [\n    { "name": "linear", }\n  ]\n}\n');
+    const run = await runSmokeSuite(scratch.dir, { env: { SMOKE_TARGETS: targets } });
+    expect(run.code).toBe(2);
+    expect(run.report.error).toBe(`targets file ${targets} is not JSON: line 3, column 25: unexpected "}", expected a key in double quotes`);
+    expect(run.stderr).toContain(`smoke: error: could not start: targets file ${targets} is not JSON: line 3, column 25`);
   });
 });
 

@@ -1,0 +1,51 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { AWS_CLI, run } from "../harness/s3-server";
+import { awsCliPath, DEFAULT_AWS_CLI, missingTestPrerequisites } from "./prerequisites";
+
+const REPO_ROOT = path.resolve(__dirname, "../..");
+const dir = mkdtempSync(path.join(tmpdir(), "prerequisites-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function fakeTool(folder: string, name: string): string {
+  mkdirSync(folder, { recursive: true });
+  const file = path.join(folder, name);
+  writeFileSync(file, "#!/bin/sh\nexit 0\n");
+  chmodSync(file, 0o755);
+  return file;
+}
+
+describe("the tools npm test needs", () => {
+  it("finds protoc and openssl on PATH and the AWS CLI where ML_PLATFORM_AWS_CLI says", () => {
+    const bin = path.join(dir, "bin");
+    fakeTool(bin, "protoc");
+    fakeTool(bin, "openssl");
+    const aws = fakeTool(path.join(dir, "elsewhere"), "aws");
+    expect(missingTestPrerequisites({ PATH: bin, ML_PLATFORM_AWS_CLI: aws })).toEqual([]);
+  });
+
+  it("names every missing one at once, each with how to install it", () => {
+    const problems = missingTestPrerequisites({ PATH: path.join(dir, "empty"), ML_PLATFORM_AWS_CLI: path.join(dir, "no", "aws") });
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^protoc .* is not on PATH: .* Debian\/Ubuntu `sudo apt-get install protobuf-compiler`, macOS `brew install protobuf`\.$/);
+    expect(problems[1]).toMatch(new RegExp(`^the AWS CLI v2 is not at ${path.join(dir, "no", "aws")}: .*sudo apt-get install awscli.*then set ML_PLATFORM_AWS_CLI=<path of that aws>\\.$`));
+    expect(problems[2]).toMatch(/^openssl is not on PATH: .*sudo apt-get install openssl/);
+  });
+
+  it("the pretest script stops npm test with that list (exit 1) before any test runs", async () => {
+    const env = { PATH: path.dirname(process.execPath), ML_PLATFORM_AWS_CLI: path.join(dir, "no", "aws"), HOME: dir };
+    const tsNode = path.join(REPO_ROOT, "node_modules", "ts-node", "dist", "bin.js");
+    const result = await run(process.execPath, [tsNode, "--transpile-only", path.join(__dirname, "check.ts")], { env, cwd: REPO_ROOT, timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^npm test: 3 prerequisite\(s\) missing \(\.ci\/run installs them all\):\n {2}- protoc [^\n]*\n {2}- the AWS CLI v2 [^\n]*\n {2}- openssl [^\n]*\n$/);
+  }, 30_000);
+
+  it("the AWS CLI path is overridable: ML_PLATFORM_AWS_CLI, else Debian's /usr/bin/aws", () => {
+    expect(awsCliPath({})).toBe(DEFAULT_AWS_CLI);
+    expect(awsCliPath({ ML_PLATFORM_AWS_CLI: "/opt/aws/bin/aws" })).toBe("/opt/aws/bin/aws");
+    // the harness runs the one this process was given
+    expect(AWS_CLI).toBe(awsCliPath(process.env));
+  });
+});
