@@ -31,6 +31,15 @@ import { decodeTensor, encodeTensor, type EncodeOptions, type Tensor } from "./t
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
+/**
+ * The channel options every client starts from (`channelOptions` adds to and overrides them):
+ * message sizes unlimited in both directions (large tensors), unlike gRPC's 4 MiB receive limit.
+ */
+export const DEFAULT_CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions> = {
+  "grpc.max_receive_message_length": -1,
+  "grpc.max_send_message_length": -1,
+};
+
 export interface TfServingClientOptions {
   /** gRPC address of the model server, HOST:PORT (e.g. "linear-serving.ml.svc.cluster.local:8500"). */
   endpoint: string;
@@ -42,10 +51,7 @@ export interface TfServingClientOptions {
   tls?: boolean | { ca?: string | Buffer; serverName?: string };
   /** Deadline of each call in milliseconds, unless the call sets its own. @default 30000 */
   timeoutMs?: number;
-  /**
-   * Extra channel options for @grpc/grpc-js. By default message sizes are unlimited in both
-   * directions (large tensors), unlike gRPC's 4 MiB receive limit.
-   */
+  /** Extra channel options for @grpc/grpc-js, added to DEFAULT_CHANNEL_OPTIONS (and overriding them). */
   channelOptions?: grpc.ChannelOptions;
 }
 
@@ -201,11 +207,7 @@ export class TfServingClient {
     if (!options.endpoint) throw new RequestError("an endpoint (HOST:PORT) is required");
     this.endpoint = options.endpoint;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const channelOptions: grpc.ChannelOptions = {
-      "grpc.max_receive_message_length": -1,
-      "grpc.max_send_message_length": -1,
-      ...options.channelOptions,
-    };
+    const channelOptions: grpc.ChannelOptions = { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions };
     if (typeof options.tls === "object" && options.tls.serverName) {
       channelOptions["grpc.ssl_target_name_override"] = options.tls.serverName;
       channelOptions["grpc.default_authority"] = options.tls.serverName;
