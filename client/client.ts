@@ -31,13 +31,20 @@ import { decodeTensor, encodeTensor, type EncodeOptions, type Tensor } from "./t
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** HTTP/2 flow-control window the client grants the server, per call and per connection. */
+export const FLOW_CONTROL_WINDOW_BYTES = 64 * 1024 * 1024;
+
 /**
- * The channel options every client starts from (`channelOptions` adds to and overrides them):
- * message sizes unlimited in both directions (large tensors), unlike gRPC's 4 MiB receive limit.
+ * The channel options every client starts from (`channelOptions` adds to and overrides them); see
+ * docs/client-performance.md for what each buys.
+ * - Message sizes unlimited in both directions (large tensors), unlike gRPC's 4 MiB receive limit.
+ * - A 64 MiB flow-control window instead of HTTP/2's 64 KiB default, so a large response streams
+ *   without the server stopping every 64 KiB to wait for a WINDOW_UPDATE from the client.
  */
 export const DEFAULT_CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions> = {
   "grpc.max_receive_message_length": -1,
   "grpc.max_send_message_length": -1,
+  "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
 };
 
 export interface TfServingClientOptions {
