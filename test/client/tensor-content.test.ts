@@ -1,0 +1,116 @@
+/**
+ * tensor_content to typed arrays and back (client/tensor-content.ts): a view when the bytes are
+ * aligned, an in-place realignment when the buffer is registered as ours, one copy otherwise; never
+ * a view that pins a much larger buffer; byte swaps on big-endian hosts (simulated here by passing
+ * `littleEndianHost = false` on this little-endian machine).
+ */
+import { describe, expect, it } from "vitest";
+import { markRewritable, valuesFromContent, writeLittleEndian } from "../../client/tensor-content";
+
+/** `payload` placed at `offset` in a buffer of exactly offset + payload.length bytes, the rest 0xee. */
+function placed(payload: Uint8Array, offset: number): Uint8Array {
+  const whole = new Uint8Array(offset + payload.length).fill(0xee);
+  whole.set(payload, offset);
+  return whole.subarray(offset);
+}
+
+const floats = Float32Array.from({ length: 64 }, (_, i) => i * 1.5 - 7);
+const floatBytes = new Uint8Array(floats.buffer);
+
+describe("valuesFromContent", () => {
+  it("views aligned bytes without copying", () => {
+    const content = placed(floatBytes, 8);
+    const values = valuesFromContent(content, Float32Array, 64);
+    expect(values.buffer).toBe(content.buffer);
+    expect(values.byteOffset).toBe(8);
+    expect(Array.from(values as Float32Array)).toEqual(Array.from(floats));
+  });
+
+  it("copies unaligned bytes once, leaving them as they were, unless they are registered as ours", () => {
+    const content = placed(floatBytes, 5);
+    const before = Buffer.from(content.buffer).toString("hex");
+    const values = valuesFromContent(content, Float32Array, 64);
+    expect(values.buffer).not.toBe(content.buffer);
+    expect(values.byteOffset % 4).toBe(0);
+    expect(Array.from(values as Float32Array)).toEqual(Array.from(floats));
+    expect(Buffer.from(content.buffer).toString("hex")).toBe(before);
+  });
+
+  it("moves registered bytes back onto an aligned offset in place, touching only the headroom", () => {
+    for (const misalignment of [1, 2, 3]) {
+      const offset = 16 + misalignment;
+      const content = placed(floatBytes, offset);
+      markRewritable(content, 3);
+      const values = valuesFromContent(content, Float32Array, 64);
+      expect(values.buffer, `misaligned by ${misalignment}`).toBe(content.buffer);
+      expect(values.byteOffset).toBe(16);
+      expect(Array.from(values as Float32Array)).toEqual(Array.from(floats));
+      // Bytes before the headroom are untouched.
+      expect(Array.from(new Uint8Array(content.buffer, 0, offset - 3))).toEqual(new Array(offset - 3).fill(0xee));
+    }
+  });
+
+  it("copies registered bytes when the headroom is smaller than the misalignment", () => {
+    const doubles = Float64Array.from({ length: 32 }, (_, i) => i / 3);
+    const content = placed(new Uint8Array(doubles.buffer), 13); // misaligned by 5 for 8-byte elements
+    markRewritable(content, 4);
+    const before = Buffer.from(content.buffer).toString("hex");
+    const values = valuesFromContent(content, Float64Array, 32);
+    expect(values.buffer).not.toBe(content.buffer);
+    expect(Array.from(values as Float32Array)).toEqual(Array.from(doubles));
+    expect(Buffer.from(content.buffer).toString("hex")).toBe(before);
+  });
+
+  it("copies values that are less than half of their buffer, aligned or not, so they never pin it", () => {
+    const whole = new Uint8Array(1024);
+    whole.set(floatBytes.subarray(0, 16), 64);
+    const content = whole.subarray(64, 80);
+    markRewritable(content, 64);
+    const values = valuesFromContent(content, Float32Array, 4);
+    expect(values.buffer).not.toBe(whole.buffer);
+    expect(Array.from(values as Float32Array)).toEqual(Array.from(floats.subarray(0, 4)));
+  });
+
+  describe("on a big-endian host", () => {
+    /** A byte-swapped copy with an ArrayBuffer of its own. */
+    const swapped = (bytes: Uint8Array, width: number) => {
+      const copy = Buffer.from(new Uint8Array(bytes).buffer);
+      if (width === 2) copy.swap16();
+      if (width === 4) copy.swap32();
+      if (width === 8) copy.swap64();
+      return copy;
+    };
+
+    it("writes little-endian bytes from big-endian memory", () => {
+      for (const [type, values] of [
+        [Float32Array, Float32Array.from([1.5, -2, 3e38])],
+        [Float64Array, Float64Array.from([0.1, -1e300])],
+        [Uint16Array, Uint16Array.from([0x3c00, 0xc000])],
+        [BigInt64Array, BigInt64Array.from([-1n, 2n ** 62n])],
+      ] as const) {
+        const littleEndian = new Uint8Array(values.buffer.slice(0));
+        // What a big-endian host holds in memory for the same values.
+        const bigEndianMemory = new (type as unknown as { new (b: ArrayBufferLike): typeof values })(swapped(littleEndian, values.BYTES_PER_ELEMENT).buffer);
+        const target = new Uint8Array(littleEndian.length + 3);
+        expect(writeLittleEndian(target, 3, bigEndianMemory, false)).toBe(3 + littleEndian.length);
+        expect(Buffer.from(target.subarray(3)).toString("hex")).toBe(Buffer.from(littleEndian).toString("hex"));
+        expect(Buffer.from(bigEndianMemory.buffer).toString("hex")).toBe(swapped(littleEndian, values.BYTES_PER_ELEMENT).toString("hex")); // source untouched
+      }
+    });
+
+    it("reads little-endian bytes into big-endian memory: swapped in a copy, or in place when ours", () => {
+      const bigEndianMemory = swapped(floatBytes, 4).toString("hex");
+      const content = placed(floatBytes, 8);
+      const copied = valuesFromContent(content, Float32Array, 64, false);
+      expect(copied.buffer).not.toBe(content.buffer);
+      expect(Buffer.from(copied.buffer, copied.byteOffset, copied.byteLength).toString("hex")).toBe(bigEndianMemory);
+      expect(Buffer.from(content).toString("hex")).toBe(Buffer.from(floatBytes).toString("hex"));
+
+      const ours = placed(floatBytes, 9);
+      markRewritable(ours, 5);
+      const inPlace = valuesFromContent(ours, Float32Array, 64, false);
+      expect(inPlace.buffer).toBe(ours.buffer);
+      expect(Buffer.from(inPlace.buffer, inPlace.byteOffset, inPlace.byteLength).toString("hex")).toBe(bigEndianMemory);
+    });
+  });
+});
