@@ -3,7 +3,8 @@
  * Every call has a deadline; failures are typed errors (errors.ts).
  */
 import * as grpc from "@grpc/grpc-js";
-import { RequestError, ResponseError, ServerStatusError, TensorValueError, grpcStatusError } from "./errors";
+import type { MethodDefinition } from "@grpc/grpc-js";
+import { RequestError, ResponseError, ServerStatusError, grpcStatusError } from "./errors";
 import type {
   ClassificationRequest,
   ClassificationResponse,
@@ -23,11 +24,11 @@ import type {
   ReloadConfigRequest,
   ReloadConfigResponse,
   SignatureDef,
-  TensorProto,
 } from "./messages";
-import { MODEL_SERVICE, PREDICTION_SERVICE, methodDefinition, type ServiceName } from "./protos";
+import { decodePredictResponse, encodePredictRequest } from "./predict-wire";
+import { MODEL_SERVICE, PREDICTION_SERVICE, methodDefinition } from "./protos";
 import { signatureFromDef, type Signature } from "./signatures";
-import { decodeTensor, encodeTensor, type EncodeOptions, type Tensor } from "./tensor-codec";
+import { decodeTensor, type EncodeOptions, type Tensor } from "./tensor-codec";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -166,6 +167,9 @@ function featureFrom(name: string, init: FeatureInit): Feature {
   throw new RequestError(`feature "${name}": unsupported value`);
 }
 
+/** ModelSpec.version is an int64. */
+const INT64_MAX = (1n << 63n) - 1n;
+
 /** The ModelSpec for a reference; version and label exclude each other. */
 export function modelSpecFor(ref: SignatureRef): ModelSpec {
   if (!ref.model) throw new RequestError("a model name is required");
@@ -174,6 +178,7 @@ export function modelSpecFor(ref: SignatureRef): ModelSpec {
   if (ref.version !== undefined) {
     const text = String(ref.version);
     if (!/^\d+$/.test(text)) throw new RequestError(`version must be a non-negative integer (got ${text})`);
+    if (BigInt(text) > INT64_MAX) throw new RequestError(`version must be at most ${INT64_MAX}, the largest int64 (got ${text})`);
     spec.version = { value: text };
   }
   if (ref.label !== undefined) {
@@ -222,18 +227,14 @@ export class TfServingClient {
     this.channel = new grpc.Client(options.endpoint, channelCredentials(options.tls), channelOptions);
   }
 
-  /** Runs the signature on the inputs (PredictionService/Predict). */
+  /**
+   * Runs the signature on the inputs (PredictionService/Predict). Numeric inputs are copied once,
+   * into the request; numeric outputs are views of the response's bytes when aligned, one copy
+   * otherwise (see docs/client-performance.md).
+   */
   async predict(request: PredictInput, options?: CallOptions): Promise<PredictResult> {
-    const inputs: Record<string, TensorProto> = {};
-    for (const [name, value] of Object.entries(request.inputs)) {
-      try {
-        inputs[name] = encodeTensor(value, { packing: request.packing ?? "content" });
-      } catch (error) {
-        throw error instanceof TensorValueError ? error.within({ input: name }) : error;
-      }
-    }
-    const message: PredictRequest = { model_spec: modelSpecFor(request), inputs, output_filter: request.outputFilter ?? [] };
-    const response = await this.call<PredictRequest, PredictResponse>(PREDICTION_SERVICE, "Predict", message, options);
+    const bytes = encodePredictRequest({ modelSpec: modelSpecFor(request), inputs: request.inputs, outputFilter: request.outputFilter, packing: request.packing });
+    const response = await this.call<Buffer, PredictResponse>(predictMethod(), bytes, options);
     const outputs: Record<string, Tensor> = {};
     for (const [name, proto] of Object.entries(response.outputs ?? {})) {
       try {
@@ -249,7 +250,7 @@ export class TfServingClient {
   /** Classifies examples (PredictionService/Classify): per example, its classes and scores. */
   async classify(request: ExamplesInput, options?: CallOptions): Promise<{ modelSpec: ModelSpecInfo; classifications: ClassLabel[][] }> {
     const message: ClassificationRequest = { model_spec: modelSpecFor(request), input: examplesInput(request) };
-    const response = await this.call<ClassificationRequest, ClassificationResponse>(PREDICTION_SERVICE, "Classify", message, options);
+    const response = await this.call<ClassificationRequest, ClassificationResponse>(methodDefinition(PREDICTION_SERVICE, "Classify"), message, options);
     const classifications = (response.result?.classifications ?? []).map((item) =>
       (item.classes ?? []).map((c) => ({ label: c.label ?? "", score: Number(c.score ?? 0) })),
     );
@@ -259,14 +260,14 @@ export class TfServingClient {
   /** Regression on examples (PredictionService/Regress): one value per example. */
   async regress(request: ExamplesInput, options?: CallOptions): Promise<{ modelSpec: ModelSpecInfo; values: number[] }> {
     const message: RegressionRequest = { model_spec: modelSpecFor(request), input: examplesInput(request) };
-    const response = await this.call<RegressionRequest, RegressionResponse>(PREDICTION_SERVICE, "Regress", message, options);
+    const response = await this.call<RegressionRequest, RegressionResponse>(methodDefinition(PREDICTION_SERVICE, "Regress"), message, options);
     return { modelSpec: modelSpecInfo(response.model_spec), values: (response.result?.regressions ?? []).map((r) => Number(r.value ?? 0)) };
   }
 
   /** The model's signatures (PredictionService/GetModelMetadata with "signature_def"). */
   async getModelMetadata(ref: ModelRef, options?: CallOptions): Promise<ModelMetadata> {
     const message: GetModelMetadataRequest = { model_spec: modelSpecFor({ model: ref.model, version: ref.version, label: ref.label }), metadata_field: ["signature_def"] };
-    const response = await this.call<GetModelMetadataRequest, GetModelMetadataResponse>(PREDICTION_SERVICE, "GetModelMetadata", message, options);
+    const response = await this.call<GetModelMetadataRequest, GetModelMetadataResponse>(methodDefinition(PREDICTION_SERVICE, "GetModelMetadata"), message, options);
     const packed = response.metadata?.["signature_def"];
     if (!packed) throw new ResponseError("GetModelMetadata response has no signature_def metadata");
     const type = packed["@type"];
@@ -281,7 +282,7 @@ export class TfServingClient {
   /** Every version's state, or the one version asked for (ModelService/GetModelStatus). */
   async getModelStatus(ref: ModelRef, options?: CallOptions): Promise<ModelVersionState[]> {
     const message: GetModelStatusRequest = { model_spec: modelSpecFor({ model: ref.model, version: ref.version, label: ref.label }) };
-    const response = await this.call<GetModelStatusRequest, GetModelStatusResponse>(MODEL_SERVICE, "GetModelStatus", message, options);
+    const response = await this.call<GetModelStatusRequest, GetModelStatusResponse>(methodDefinition(MODEL_SERVICE, "GetModelStatus"), message, options);
     return (response.model_version_status ?? []).map((entry) => ({
       version: safeNumber(entry.version ?? 0, "model_version_status.version"),
       state: String(entry.state ?? "UNKNOWN"),
@@ -294,7 +295,7 @@ export class TfServingClient {
    * ServerStatusError when the server reports a non-OK status.
    */
   async reloadConfig(config: ModelServerConfig, options?: CallOptions): Promise<void> {
-    const response = await this.call<ReloadConfigRequest, ReloadConfigResponse>(MODEL_SERVICE, "HandleReloadConfigRequest", { config }, options);
+    const response = await this.call<ReloadConfigRequest, ReloadConfigResponse>(methodDefinition(MODEL_SERVICE, "HandleReloadConfigRequest"), { config }, options);
     const code = String(response.status?.error_code ?? "OK");
     if (code !== "OK" && code !== "0") throw new ServerStatusError("HandleReloadConfigRequest", code, response.status?.error_message ?? "");
   }
@@ -304,8 +305,7 @@ export class TfServingClient {
     this.channel.close();
   }
 
-  private call<Req, Res>(service: ServiceName, method: string, request: Req, options: CallOptions = {}): Promise<Res> {
-    const rpc = methodDefinition<Req, Res>(service, method);
+  private call<Req, Res>(rpc: MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs) ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
     return new Promise<Res>((resolve, reject) => {
@@ -323,7 +323,7 @@ export class TfServingClient {
         (error, response) => {
           options.signal?.removeEventListener("abort", cancel);
           if (error) reject(grpcStatusError(rpc.path, error));
-          else if (response === undefined) reject(new ResponseError(`${method}: empty response`));
+          else if (response === undefined) reject(new ResponseError(`${rpc.path.slice(rpc.path.lastIndexOf("/") + 1)}: empty response`));
           else resolve(response);
         },
       );
@@ -331,6 +331,18 @@ export class TfServingClient {
       options.signal?.addEventListener("abort", cancel, { once: true });
     });
   }
+}
+
+/** Predict with the client's own wire format (predict-wire.ts): the request is serialized before the call. */
+let predictRpc: MethodDefinition<Buffer, PredictResponse> | undefined;
+function predictMethod(): MethodDefinition<Buffer, PredictResponse> {
+  predictRpc ??= {
+    ...methodDefinition<PredictRequest, PredictResponse>(PREDICTION_SERVICE, "Predict"),
+    requestSerialize: (bytes: Buffer) => bytes,
+    requestDeserialize: (bytes: Buffer) => bytes,
+    responseDeserialize: decodePredictResponse,
+  };
+  return predictRpc;
 }
 
 function examplesInput(request: ExamplesInput): Input {

@@ -13,8 +13,10 @@
  * the goals it meets or misses and exits 0 either way (1 when it cannot run).
  */
 import { version as grpcJsVersion } from "@grpc/grpc-js/package.json";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
+import path from "node:path";
 import { codecBenchmark, formatCodecResult } from "../tensor-codec";
 import { large, projectClient, rawGrpc, smallInFlight, smallSequential } from "./node-clients";
 import { type InFlightResult, type LargeResult, type SmallSequentialResult, startBenchServer, startPythonClient } from "./python";
@@ -53,6 +55,26 @@ export const QUICK_RUN: ClientBenchSettings = {
 };
 
 const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+/** glibc 2.35 or later, where GLIBC_TUNABLES=glibc.malloc.hugetlb=1 backs large allocations with huge pages. */
+function hugePagesAvailable(): boolean {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  const [major, minor] = (report?.header?.glibcVersionRuntime ?? "0.0").split(".").map(Number);
+  return process.platform === "linux" && (major! > 2 || (major === 2 && minor! >= 35));
+}
+
+/**
+ * The codec figures once more in a child process started with GLIBC_TUNABLES=glibc.malloc.hugetlb=1:
+ * what the page faults of fresh 64 MiB allocations cost (docs/client-performance.md, tuning).
+ */
+function codecWithHugePages(): string {
+  const script = path.join(__dirname, "..", "tensor-codec.js");
+  const child = spawnSync(process.execPath, ["--expose-gc", script], {
+    env: { ...process.env, GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" },
+    encoding: "utf8",
+  });
+  return child.stdout.trim() || `(failed: ${child.stderr.trim()})`;
+}
 
 export async function runClientBenchmark(settings: ClientBenchSettings, log: (line: string) => void = () => undefined): Promise<ClientBenchResult> {
   const loadAverageStart = loadavg()[0]!;
@@ -181,6 +203,10 @@ async function main(): Promise<number> {
     const codecResult = codecBenchmark(quick ? { bytes: settings.largeBytes, rounds: 1 } : {});
     codecText = formatCodecResult(codecResult).text;
     console.log(`\n${codecText}`);
+    if (!quick && hugePagesAvailable()) {
+      console.error("tensor codec with transparent huge pages for malloc...");
+      console.log(`\n${codecWithHugePages()}`);
+    }
     if (json) writeFileSync(json, JSON.stringify({ ...result, codec: codecResult }, null, 2));
   } else if (json) {
     writeFileSync(json, JSON.stringify(result, null, 2));

@@ -5,7 +5,14 @@
  * `littleEndianHost = false` on this little-endian machine).
  */
 import { describe, expect, it } from "vitest";
+import { DTYPES, type DType } from "../../client/dtypes";
+import type { PredictRequest, PredictResponse } from "../../client/messages";
+import { decodePredictResponse } from "../../client/predict-wire";
+import { methodDefinition, PREDICTION_SERVICE } from "../../client/protos";
+import { decodeTensor, encodeTensor, tensor, tensorToJson } from "../../client/tensor-codec";
 import { markRewritable, valuesFromContent, writeLittleEndian } from "../../client/tensor-content";
+
+const predict = methodDefinition<PredictRequest, PredictResponse>(PREDICTION_SERVICE, "Predict");
 
 /** `payload` placed at `offset` in a buffer of exactly offset + payload.length bytes, the rest 0xee. */
 function placed(payload: Uint8Array, offset: number): Uint8Array {
@@ -112,5 +119,56 @@ describe("valuesFromContent", () => {
       expect(inPlace.buffer).toBe(ours.buffer);
       expect(Buffer.from(inPlace.buffer, inPlace.byteOffset, inPlace.byteLength).toString("hex")).toBe(bigEndianMemory);
     });
+  });
+});
+
+describe("decoding a received PredictResponse", () => {
+  const numeric = (Object.keys(DTYPES) as DType[]).filter((d) => d !== "DT_STRING");
+
+  /** 64 KiB or more of values of `dtype` (large enough to be viewed rather than copied). */
+  function largeTensor(dtype: DType) {
+    const count = 65_536;
+    if (dtype === "DT_BOOL") return tensor(dtype, Uint8Array.from({ length: count }, (_, i) => i % 3 & 1), [count]);
+    if (dtype === "DT_INT64") return tensor(dtype, BigInt64Array.from({ length: count }, (_, i) => BigInt(i) * -3n), [count]);
+    if (dtype === "DT_UINT64") return tensor(dtype, BigUint64Array.from({ length: count }, (_, i) => BigInt(i) * 5n), [count]);
+    const type = (dtype === "DT_HALF" || dtype === "DT_BFLOAT16" ? Float32Array : DTYPES[dtype].array!) as unknown as Float32ArrayConstructor;
+    return tensor(dtype, type.from({ length: count }, (_, i) => (i % 200) - (dtype.startsWith("DT_UINT") ? 0 : 100)), [count]);
+  }
+  const bytesOf = (values: unknown) => {
+    const view = values as ArrayBufferView;
+    return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+  };
+
+  it("gives every output right, with no copy when the layout allows, whatever offsets the other outputs leave", () => {
+    // Output names of 1 to 8 characters shift the next tensor_content through every offset modulo 8.
+    let views = 0;
+    let checked = 0;
+    for (const dtype of numeric) {
+      const expected = largeTensor(dtype);
+      const outputs = Object.fromEntries(Array.from({ length: 8 }, (_, k) => ["y".repeat(k + 1), encodeTensor(expected)]));
+      outputs["strings"] = encodeTensor(tensor("DT_STRING", ["a", "bc"]));
+      outputs["small"] = encodeTensor(tensor("DT_FLOAT", [1.5, 2]));
+      const wire = predict.responseSerialize({ outputs });
+      // As @grpc/grpc-js hands it over: the message after its 5-byte frame header, in a buffer of its own.
+      const framed = Buffer.concat([Buffer.alloc(5), wire]);
+      const response = decodePredictResponse(framed.subarray(5));
+      const decoded = Object.entries(response.outputs!).map(([name, proto]) => [name, decodeTensor(proto)] as const);
+      for (const [name, t] of decoded) {
+        if (name === "strings") expect(tensorToJson(t)).toEqual(["a", "bc"]);
+        else if (name === "small") {
+          expect(Array.from(t.values as Float32Array)).toEqual([1.5, 2]);
+          expect((t.values as Float32Array).buffer).not.toBe(framed.buffer); // copied: it must not pin the response
+        } else {
+          expect(bytesOf(t.values).equals(bytesOf(expected.values)), `${dtype} ${name}`).toBe(true);
+          checked++;
+          if ((t.values as ArrayBufferView).buffer === framed.buffer) views++;
+        }
+      }
+      expect(Array.from(framed.subarray(0, 5))).toEqual([0, 0, 0, 0, 0]); // the frame header is never touched
+    }
+    expect(checked).toBe(numeric.length * 8);
+    // Half and bfloat16 are converted to float32, so they are never views. Every other output is:
+    // aligned as it came, or moved back into the bytes of its own map entry, name, dtype and shape.
+    expect(views).toBe((numeric.length - 2) * 8);
   });
 });
