@@ -36,7 +36,8 @@ export interface TypedArrayClass {
 const rewritable = new WeakMap<Uint8Array, number>();
 
 export function markRewritable(content: Uint8Array, headroom: number): void {
-  rewritable.set(content, headroom);
+  // Only bytes that may become a view are ever moved; small ones are copied anyway.
+  if (worthSharing(content)) rewritable.set(content, headroom);
 }
 
 /** Values at least this large are worth a view even when they are a small part of their buffer. */
