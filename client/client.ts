@@ -41,11 +41,21 @@ export const FLOW_CONTROL_WINDOW_BYTES = 64 * 1024 * 1024;
  * - Message sizes unlimited in both directions (large tensors), unlike gRPC's 4 MiB receive limit.
  * - A 64 MiB flow-control window instead of HTTP/2's 64 KiB default, so a large response streams
  *   without the server stopping every 64 KiB to wait for a WINDOW_UPDATE from the client.
+ * - Keepalive pings every 60 s while calls are in flight (none on an idle connection), answered
+ *   within 20 s, so a connection to a server that vanished without closing it (a node lost from
+ *   under a pod) fails its calls with UNAVAILABLE and is replaced, instead of every call on it
+ *   running into its deadline until TCP gives up. 60 s stays within what TF Serving (gRPC C++)
+ *   accepts by default: a ping without calls, or pings closer than 5 minutes apart, count as
+ *   strikes, and the third strike closes the connection; a response resets the count, so only a
+ *   single call lasting over 4 minutes could collect three.
  */
 export const DEFAULT_CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions> = {
   "grpc.max_receive_message_length": -1,
   "grpc.max_send_message_length": -1,
   "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
+  "grpc.keepalive_time_ms": 60_000,
+  "grpc.keepalive_timeout_ms": 20_000,
+  "grpc.keepalive_permit_without_calls": 0,
 };
 
 export interface TfServingClientOptions {

@@ -51,10 +51,16 @@ describe("transport defaults", () => {
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
 
-  it("are unlimited message sizes and a 64 MiB flow-control window", () => {
+  it("are unlimited message sizes, a 64 MiB flow-control window, and keepalive pings while calls are in flight", () => {
     expect(DEFAULT_CHANNEL_OPTIONS["grpc.max_receive_message_length"]).toBe(-1);
     expect(DEFAULT_CHANNEL_OPTIONS["grpc.max_send_message_length"]).toBe(-1);
     expect(DEFAULT_CHANNEL_OPTIONS["grpc-node.flow_control_window"]).toBe(64 * 1024 * 1024);
+    // Within gRPC C++ servers' default ping policy (TF Serving): no pings on idle connections; pings
+    // 60 s apart reach the third strike (3 pings under 5 minutes apart, no response between) only
+    // in a single call of over 4 minutes.
+    expect(DEFAULT_CHANNEL_OPTIONS["grpc.keepalive_time_ms"]).toBe(60_000);
+    expect(DEFAULT_CHANNEL_OPTIONS["grpc.keepalive_timeout_ms"]).toBe(20_000);
+    expect(DEFAULT_CHANNEL_OPTIONS["grpc.keepalive_permit_without_calls"]).toBe(0);
   });
 
   it("grant the server a 64 MiB window per call and per connection, instead of HTTP/2's 64 KiB", async () => {
