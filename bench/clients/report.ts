@@ -27,6 +27,8 @@ export interface ClientBenchResult {
   python: ContenderResult;
   /** The floor: grpc-js with pre-built request bytes and no decoding (small calls only). */
   raw: Omit<ContenderResult, "large">;
+  /** The client's own encode + decode per small call, without the network. */
+  codecCost: { clientUs: number; protoLoaderUs: number };
 }
 
 /** Goals from the issue, as ratios of the Node client to the Python client (higher: Node better). */
@@ -73,7 +75,7 @@ export function figures(result: ContenderResult, settings: ClientBenchResult["se
   };
 }
 
-const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
+const fixed = (value: number, digits: number, unit = "") => (Number.isFinite(value) ? `${value.toFixed(digits)}${unit}` : "n/a");
 const ratio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}x` : "n/a");
 
 function table(header: string[], rows: string[][]): string {
@@ -95,26 +97,27 @@ export function formatClientBench(result: ClientBenchResult): { text: string; go
   const main = table(
     ["metric", "Node client (this project)", "Python client (grpcio + tf.make_tensor_proto)", "Node vs Python (speed)", "goal"],
     [
-      ["small Predict ([2,1] float32), p50 latency", `${fixed(node.p50Ms, 2)} ms`, `${fixed(python.p50Ms, 2)} ms`, ratio(python.p50Ms / node.p50Ms), ""],
+      ["small Predict ([2,1] float32), p50 latency", fixed(node.p50Ms, 2, " ms"), fixed(python.p50Ms, 2, " ms"), ratio(python.p50Ms / node.p50Ms), ""],
       ["small, sequential calls/s", fixed(node.sequentialPerSecond, 0), fixed(python.sequentialPerSecond, 0), ratio(smallRatio), `${verdict(smallRatio, GOALS.small)} (or the grpc-js floor)`],
       [`${settings.inFlight} in flight, calls/s`, fixed(node.inFlightPerSecond, 0), fixed(python.inFlightPerSecond, 0), ratio(node.inFlightPerSecond / python.inFlightPerSecond), ""],
-      ["client CPU per small call", `${fixed(node.cpuUsPerSmallCall, 0)} µs`, `${fixed(python.cpuUsPerSmallCall, 0)} µs`, ratio(python.cpuUsPerSmallCall / node.cpuUsPerSmallCall), ""],
+      ["client CPU per small call", fixed(node.cpuUsPerSmallCall, 0, " µs"), fixed(python.cpuUsPerSmallCall, 0, " µs"), ratio(python.cpuUsPerSmallCall / node.cpuUsPerSmallCall), ""],
       [`${mib} MiB in + ${mib} MiB out, s per call`, fixed(node.largeSecondsPerCall, 3), fixed(python.largeSecondsPerCall, 3), ratio(largeRatio), verdict(largeRatio, GOALS.large)],
-      [`client CPU per ${mib} MiB call`, `${fixed(node.cpuMsPerLargeCall, 1)} ms`, `${fixed(python.cpuMsPerLargeCall, 1)} ms`, ratio(python.cpuMsPerLargeCall / node.cpuMsPerLargeCall), ""],
-      ["server CPU per small call", `${fixed(node.serverCpuUsPerSmallCall, 0)} µs`, `${fixed(python.serverCpuUsPerSmallCall, 0)} µs`, "", ""],
-      [`server CPU per ${mib} MiB call`, `${fixed(node.serverCpuMsPerLargeCall, 1)} ms`, `${fixed(python.serverCpuMsPerLargeCall, 1)} ms`, "", ""],
+      [`client CPU per ${mib} MiB call`, fixed(node.cpuMsPerLargeCall, 1, " ms"), fixed(python.cpuMsPerLargeCall, 1, " ms"), ratio(python.cpuMsPerLargeCall / node.cpuMsPerLargeCall), ""],
+      ["server CPU per small call", fixed(node.serverCpuUsPerSmallCall, 0, " µs"), fixed(python.serverCpuUsPerSmallCall, 0, " µs"), "", ""],
+      [`server CPU per ${mib} MiB call`, fixed(node.serverCpuMsPerLargeCall, 1, " ms"), fixed(python.serverCpuMsPerLargeCall, 1, " ms"), "", ""],
     ],
   );
 
   const floor = table(
     ["small calls, same run", "grpc-js raw call (pre-built bytes, no decoding)", "Node client", "client / raw"],
     [
-      ["p50 latency", `${fixed(raw.p50Ms, 2)} ms`, `${fixed(node.p50Ms, 2)} ms`, ratio(node.p50Ms / raw.p50Ms)],
+      ["p50 latency", fixed(raw.p50Ms, 2, " ms"), fixed(node.p50Ms, 2, " ms"), ratio(node.p50Ms / raw.p50Ms)],
       ["sequential calls/s", fixed(raw.sequentialPerSecond, 0), fixed(node.sequentialPerSecond, 0), ratio(node.sequentialPerSecond / raw.sequentialPerSecond)],
       [`${settings.inFlight} in flight, calls/s`, fixed(raw.inFlightPerSecond, 0), fixed(node.inFlightPerSecond, 0), ratio(node.inFlightPerSecond / raw.inFlightPerSecond)],
-      ["client CPU per call", `${fixed(raw.cpuUsPerSmallCall, 0)} µs`, `${fixed(node.cpuUsPerSmallCall, 0)} µs`, ratio(node.cpuUsPerSmallCall / raw.cpuUsPerSmallCall)],
+      ["client CPU per call", fixed(raw.cpuUsPerSmallCall, 0, " µs"), fixed(node.cpuUsPerSmallCall, 0, " µs"), ratio(node.cpuUsPerSmallCall / raw.cpuUsPerSmallCall)],
     ],
   );
+  const cost = result.codecCost;
 
   const pythonVersions = environment.python ? `, Python client: grpcio ${environment.python.grpcio}, TensorFlow ${environment.python.tensorflow}` : "";
   const text = [
@@ -127,6 +130,9 @@ export function formatClientBench(result: ClientBenchResult): { text: string; go
     "The floor: the same small call through @grpc/grpc-js alone (request bytes built once, answer not decoded), same run:",
     "",
     floor,
+    "",
+    `The client's own work per small call (encode the request, decode the answer; in a loop, no network): ${fixed(cost.clientUs, 1, " µs")};` +
+      ` through @grpc/proto-loader (the client before its own wire format): ${fixed(cost.protoLoaderUs, 1, " µs")}.`,
   ].join("\n");
   return { text, goals: { large: largeRatio >= GOALS.large, small: smallRatio >= GOALS.small } };
 }

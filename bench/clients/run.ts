@@ -18,7 +18,7 @@ import { writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import path from "node:path";
 import { codecBenchmark, formatCodecResult } from "../tensor-codec";
-import { large, projectClient, rawGrpc, smallInFlight, smallSequential } from "./node-clients";
+import { large, projectClient, rawGrpc, smallCallCodecCost, smallInFlight, smallSequential } from "./node-clients";
 import { type InFlightResult, type LargeResult, type SmallSequentialResult, startBenchServer, startPythonClient } from "./python";
 import { type ClientBenchResult, formatClientBench, poolInFlight, poolLarge, poolSmall } from "./report";
 
@@ -31,6 +31,8 @@ export interface ClientBenchSettings {
   largeBytes: number;
   /** Small calls (and a tenth as many large ones, at least one) each client makes before the rounds. */
   warmupCalls: number;
+  /** Loop iterations when timing the client's own encode + decode of a small call. */
+  codecIterations: number;
 }
 
 export const FULL_RUN: ClientBenchSettings = {
@@ -41,6 +43,7 @@ export const FULL_RUN: ClientBenchSettings = {
   largeCalls: 10,
   largeBytes: 16 * 1024 * 1024,
   warmupCalls: 300,
+  codecIterations: 50_000,
 };
 
 /** Every piece once, in seconds: what the slow suite runs to show the benchmark still works. */
@@ -52,6 +55,7 @@ export const QUICK_RUN: ClientBenchSettings = {
   largeCalls: 2,
   largeBytes: 1024 * 1024,
   warmupCalls: 5,
+  codecIterations: 100,
 };
 
 const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
@@ -164,6 +168,7 @@ export async function runClientBenchmark(settings: ClientBenchSettings, log: (li
       node: pooled(measured.node, true),
       python: pooled(measured.python, true),
       raw: pooled(measured.raw, false),
+      codecCost: smallCallCodecCost(settings.codecIterations),
     };
   } finally {
     node.close();
