@@ -118,6 +118,8 @@ export function projectClient(endpoint: string): ProjectClientBench {
 
 export interface RawGrpcBench {
   small: BenchCall<Buffer>;
+  /** The large call the same way: request bytes built once, the answer's bytes not decoded. */
+  large(bytes: number): BenchCall<Buffer>;
   close(): void;
 }
 
@@ -135,15 +137,26 @@ export function rawGrpc(endpoint: string): RawGrpcBench {
     inputs: { x: encodeTensor(tensor("DT_FLOAT", Float32Array.from(SMALL_INPUT), [2, 1])) },
   });
   const identity = (bytes: Buffer) => bytes;
-  const call = () =>
+  const send = (message: Buffer) =>
     new Promise<Buffer>((resolve, reject) => {
-      channel.makeUnaryRequest<Buffer, Buffer>(predict.path, identity, identity, request, new grpc.Metadata(), { deadline: Date.now() + TIMEOUT_MS }, (error, response) =>
+      channel.makeUnaryRequest<Buffer, Buffer>(predict.path, identity, identity, message, new grpc.Metadata(), { deadline: Date.now() + TIMEOUT_MS }, (error, response) =>
         error ? reject(error) : resolve(response!),
       );
     });
   return {
+    large(bytes) {
+      const x = new Float32Array(bytes / 4).map((_, i) => i);
+      const message = encodePredictRequest({ modelSpec: { name: "identity" }, inputs: { x: tensor("DT_FLOAT", x, [x.length]) } });
+      return {
+        call: () => send(message),
+        check: (response) => {
+          const y = decodeTensor(decodePredictResponse(response).outputs!["y"]!).values as Float32Array;
+          if (Buffer.compare(Buffer.from(y.buffer, y.byteOffset, y.byteLength), Buffer.from(x.buffer)) !== 0) fail("raw large call's answer");
+        },
+      };
+    },
     small: {
-      call,
+      call: () => send(request),
       check: (response) => {
         // Decoded here, outside the timed calls: the raw call's cost is the transport's alone.
         const y = predict.responseDeserialize(response).outputs?.["y"];

@@ -4,8 +4,8 @@
  *
  * Each round measures every contender back to back (the order alternates between rounds, so neither
  * side always runs first after the other): small Predict calls one at a time and 16 in flight, and
- * 16 MiB in + 16 MiB out calls. The figures pool the rounds. The floor of small calls, @grpc/grpc-js
- * with pre-built request bytes and no decoding, is measured in the same rounds. Then the 64 MiB
+ * 16 MiB in + 16 MiB out calls. The figures pool the rounds. The floor, @grpc/grpc-js with
+ * pre-built request bytes and no decoding, is measured in the same rounds. Then the 64 MiB
  * codec figures of `npm run bench`.
  *
  * Usage: npm run bench:clients [-- --quick] [-- --rounds N] [-- --json FILE] [-- --no-codec]
@@ -92,11 +92,13 @@ export async function runClientBenchmark(settings: ClientBenchSettings, log: (li
     python = await startPythonClient(server.endpoint);
     const py = python;
     const largeNode = node.large(settings.largeBytes);
+    const largeRaw = raw.large(settings.largeBytes);
     const warmLarge = Math.max(1, Math.floor(settings.warmupCalls / 10));
     log("warming up...");
     await smallSequential(node.small, settings.warmupCalls);
     await smallSequential(raw.small, settings.warmupCalls);
     await large(largeNode, warmLarge);
+    await large(largeRaw, warmLarge);
     await py.smallSequential(settings.warmupCalls);
     await py.large(warmLarge, settings.largeBytes);
 
@@ -109,7 +111,7 @@ export async function runClientBenchmark(settings: ClientBenchSettings, log: (li
     type Rounds = { small: SmallSequentialResult[]; inFlight: InFlightResult[]; large: LargeResult[]; serverSmall: number[]; serverLarge: number[] };
     const empty = (): Rounds => ({ small: [], inFlight: [], large: [], serverSmall: [], serverLarge: [] });
     const measured = { node: empty(), python: empty(), raw: empty() };
-    const contenders: Record<keyof typeof measured, { small(): Promise<SmallSequentialResult>; inFlight(): Promise<InFlightResult>; large?(): Promise<LargeResult> }> = {
+    const contenders: Record<keyof typeof measured, { small(): Promise<SmallSequentialResult>; inFlight(): Promise<InFlightResult>; large(): Promise<LargeResult> }> = {
       node: {
         small: () => (collectGarbage(), smallSequential(node.small, settings.smallCalls)),
         inFlight: () => (collectGarbage(), smallInFlight(node.small, settings.inFlightCalls, settings.inFlight)),
@@ -123,6 +125,7 @@ export async function runClientBenchmark(settings: ClientBenchSettings, log: (li
       raw: {
         small: () => (collectGarbage(), smallSequential(raw.small, settings.smallCalls)),
         inFlight: () => (collectGarbage(), smallInFlight(raw.small, settings.inFlightCalls, settings.inFlight)),
+        large: () => (collectGarbage(), large(largeRaw, settings.largeCalls)),
       },
     };
 
@@ -139,8 +142,8 @@ export async function runClientBenchmark(settings: ClientBenchSettings, log: (li
             if (cpu !== undefined) into.serverSmall.push(cpu);
           } else if (phase === "inFlight") {
             into.inFlight.push(await contender.inFlight());
-          } else if (contender.large) {
-            const [result, cpu] = await serverCpu(() => contender.large!());
+          } else {
+            const [result, cpu] = await serverCpu(() => contender.large());
             into.large.push(result);
             if (cpu !== undefined) into.serverLarge.push(cpu);
           }
@@ -149,11 +152,11 @@ export async function runClientBenchmark(settings: ClientBenchSettings, log: (li
     }
 
     const sum = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) : undefined);
-    const pooled = (rounds: Rounds, withLarge: boolean) => ({
+    const pooled = (rounds: Rounds) => ({
       small: poolSmall(rounds.small),
       inFlight: poolInFlight(rounds.inFlight),
+      large: poolLarge(rounds.large),
       serverCpu: { small: sum(rounds.serverSmall), large: sum(rounds.serverLarge) },
-      ...(withLarge ? { large: poolLarge(rounds.large) } : {}),
     });
     return {
       environment: {
@@ -165,9 +168,9 @@ export async function runClientBenchmark(settings: ClientBenchSettings, log: (li
         loadAverageEnd: loadavg()[0]!,
       },
       settings: { ...settings },
-      node: pooled(measured.node, true),
-      python: pooled(measured.python, true),
-      raw: pooled(measured.raw, false),
+      node: pooled(measured.node),
+      python: pooled(measured.python),
+      raw: pooled(measured.raw),
       codecCost: smallCallCodecCost(settings.codecIterations),
     };
   } finally {
