@@ -56,10 +56,50 @@ function swapInPlace(bytes: Uint8Array, width: number): void {
 }
 
 /**
+ * Values of at most this many bytes are read and written element by element: V8 keeps typed arrays
+ * this small inside its heap, and touching their `.buffer`, or allocating a separate ArrayBuffer for
+ * a copy, costs more than the copy itself (and leaves work for the garbage collector).
+ */
+const SMALL_BYTES = 64;
+
+type DataViewGetter = (this: DataView, byteOffset: number, littleEndian: boolean) => number | bigint;
+type DataViewSetter = (this: DataView, byteOffset: number, value: never, littleEndian: boolean) => void;
+
+/** DataView's accessors for each typed array's elements (little-endian order on any host). */
+const ACCESSORS = new Map<unknown, { get: DataViewGetter; set: DataViewSetter }>([
+  [Float32Array, { get: DataView.prototype.getFloat32, set: DataView.prototype.setFloat32 }],
+  [Float64Array, { get: DataView.prototype.getFloat64, set: DataView.prototype.setFloat64 }],
+  [Int8Array, { get: DataView.prototype.getInt8, set: DataView.prototype.setInt8 }],
+  [Uint8Array, { get: DataView.prototype.getUint8, set: DataView.prototype.setUint8 }],
+  [Int16Array, { get: DataView.prototype.getInt16, set: DataView.prototype.setInt16 }],
+  [Uint16Array, { get: DataView.prototype.getUint16, set: DataView.prototype.setUint16 }],
+  [Int32Array, { get: DataView.prototype.getInt32, set: DataView.prototype.setInt32 }],
+  [Uint32Array, { get: DataView.prototype.getUint32, set: DataView.prototype.setUint32 }],
+  [BigInt64Array, { get: DataView.prototype.getBigInt64, set: DataView.prototype.setBigInt64 }],
+  [BigUint64Array, { get: DataView.prototype.getBigUint64, set: DataView.prototype.setBigUint64 }],
+] as [unknown, { get: DataViewGetter; set: DataViewSetter }][]);
+
+/** The accessors for a typed array class; Buffer and other Uint8Array subclasses read as Uint8Array. */
+function accessorsOf(type: unknown): { get: DataViewGetter; set: DataViewSetter } {
+  for (let t = type; t; t = Object.getPrototypeOf(t)) {
+    const found = ACCESSORS.get(t);
+    if (found) return found;
+  }
+  throw new TypeError("not a numeric typed array");
+}
+
+/**
  * Writes `values` into `target` at `offset` as little-endian bytes: one copy.
  * @returns the offset after the bytes written.
  */
 export function writeLittleEndian(target: Uint8Array, offset: number, values: NumericTypedArray, littleEndianHost = LITTLE_ENDIAN_HOST): number {
+  const width = values.BYTES_PER_ELEMENT;
+  if (values.byteLength <= SMALL_BYTES) {
+    const view = new DataView(target.buffer, target.byteOffset + offset, values.byteLength);
+    const { set } = accessorsOf(values.constructor);
+    for (let i = 0; i < values.length; i++) set.call(view, i * width, values[i] as never, true);
+    return offset + values.byteLength;
+  }
   const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   target.set(bytes, offset);
   if (!littleEndianHost && values.BYTES_PER_ELEMENT > 1) swapInPlace(target.subarray(offset, offset + bytes.byteLength), values.BYTES_PER_ELEMENT);
@@ -72,6 +112,13 @@ export function writeLittleEndian(target: Uint8Array, offset: number, values: Nu
  */
 export function valuesFromContent(content: Uint8Array, type: TypedArrayClass, count: number, littleEndianHost = LITTLE_ENDIAN_HOST): NumericTypedArray {
   const width = type.BYTES_PER_ELEMENT;
+  if (content.byteLength <= SMALL_BYTES) {
+    const values = new type(count);
+    const view = new DataView(content.buffer, content.byteOffset, content.byteLength);
+    const { get } = accessorsOf(type);
+    for (let i = 0; i < count; i++) values[i] = get.call(view, i * width, true) as never;
+    return values;
+  }
   const needsSwap = !littleEndianHost && width > 1;
   const misalignment = content.byteOffset % width;
   if (worthSharing(content)) {

@@ -78,6 +78,27 @@ describe("valuesFromContent", () => {
     expect(Array.from(values as Float32Array)).toEqual(Array.from(floats.subarray(0, 4)));
   });
 
+  it("reads and writes small values (64 bytes or less) element by element, little-endian, at any offset", () => {
+    const cases = [
+      [Float32Array, Float32Array.from([1.5, -2, 3e38])],
+      [Float64Array, Float64Array.from([0.1, -1e300])],
+      [Int8Array, Int8Array.from([-128, 127])],
+      [Uint16Array, Uint16Array.from([0x3c00, 0xc000])],
+      [Int32Array, Int32Array.from([-1, 2 ** 31 - 1])],
+      [BigInt64Array, BigInt64Array.from([-1n, 2n ** 62n])],
+      [BigUint64Array, BigUint64Array.from([2n ** 64n - 1n])],
+    ] as const;
+    for (const [type, values] of cases) {
+      const littleEndian = Buffer.from(new Uint8Array(values.buffer.slice(0))); // this host is little-endian
+      const target = Buffer.alloc(littleEndian.length + 3, 0xee);
+      expect(writeLittleEndian(target, 3, values)).toBe(3 + littleEndian.length);
+      expect(target.subarray(3).equals(littleEndian), type.name).toBe(true);
+      const read = valuesFromContent(target.subarray(3), type as unknown as Parameters<typeof valuesFromContent>[1], values.length);
+      expect(read).toBeInstanceOf(type);
+      expect(Array.from(read as unknown as ArrayLike<unknown>)).toEqual(Array.from(values as unknown as ArrayLike<unknown>));
+    }
+  });
+
   describe("on a big-endian host", () => {
     /** A byte-swapped copy with an ArrayBuffer of its own. */
     const swapped = (bytes: Uint8Array, width: number) => {
@@ -89,11 +110,14 @@ describe("valuesFromContent", () => {
     };
 
     it("writes little-endian bytes from big-endian memory", () => {
+      // More than 64 bytes each: smaller arrays are written element by element through a DataView,
+      // little-endian on any host, so there is nothing to swap.
+      const repeat = <T>(items: T[]) => Array.from({ length: 40 }, (_, i) => items[i % items.length]!);
       for (const [type, values] of [
-        [Float32Array, Float32Array.from([1.5, -2, 3e38])],
-        [Float64Array, Float64Array.from([0.1, -1e300])],
-        [Uint16Array, Uint16Array.from([0x3c00, 0xc000])],
-        [BigInt64Array, BigInt64Array.from([-1n, 2n ** 62n])],
+        [Float32Array, Float32Array.from(repeat([1.5, -2, 3e38]))],
+        [Float64Array, Float64Array.from(repeat([0.1, -1e300]))],
+        [Uint16Array, Uint16Array.from(repeat([0x3c00, 0xc000]))],
+        [BigInt64Array, BigInt64Array.from(repeat([-1n, 2n ** 62n]))],
       ] as const) {
         const littleEndian = new Uint8Array(values.buffer.slice(0));
         // What a big-endian host holds in memory for the same values.
