@@ -3,7 +3,8 @@
  * Every call has a deadline; failures are typed errors (errors.ts).
  */
 import * as grpc from "@grpc/grpc-js";
-import { RequestError, ResponseError, ServerStatusError, TensorValueError, grpcStatusError, type ConnectionContext } from "./errors";
+import type { MethodDefinition } from "@grpc/grpc-js";
+import { RequestError, ResponseError, ServerStatusError, grpcStatusError, type ConnectionContext } from "./errors";
 import type {
   ClassificationRequest,
   ClassificationResponse,
@@ -23,13 +24,39 @@ import type {
   ReloadConfigRequest,
   ReloadConfigResponse,
   SignatureDef,
-  TensorProto,
 } from "./messages";
-import { MODEL_SERVICE, PREDICTION_SERVICE, methodDefinition, type ServiceName } from "./protos";
+import { decodePredictResponse, encodePredictRequest } from "./predict-wire";
+import { MODEL_SERVICE, PREDICTION_SERVICE, methodDefinition } from "./protos";
 import { signatureFromDef, type Signature } from "./signatures";
-import { decodeTensor, encodeTensor, type EncodeOptions, type Tensor } from "./tensor-codec";
+import { decodeTensor, type EncodeOptions, type Tensor } from "./tensor-codec";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** HTTP/2 flow-control window the client grants the server, per call and per connection. */
+export const FLOW_CONTROL_WINDOW_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The channel options every client starts from (`channelOptions` adds to and overrides them); see
+ * docs/client-performance.md for what each buys.
+ * - Message sizes unlimited in both directions (large tensors), unlike gRPC's 4 MiB receive limit.
+ * - A 64 MiB flow-control window instead of HTTP/2's 64 KiB default, so a large response streams
+ *   without the server stopping every 64 KiB to wait for a WINDOW_UPDATE from the client.
+ * - Keepalive pings every 60 s while calls are in flight (none on an idle connection), answered
+ *   within 20 s, so a connection to a server that vanished without closing it (a node lost from
+ *   under a pod) fails its calls with UNAVAILABLE and is replaced, instead of every call on it
+ *   running into its deadline until TCP gives up. 60 s stays within what TF Serving (gRPC C++)
+ *   accepts by default: a ping without calls, or pings closer than 5 minutes apart, count as
+ *   strikes, and the third strike closes the connection; a response resets the count, so only a
+ *   single call lasting over 4 minutes could collect three.
+ */
+export const DEFAULT_CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions> = {
+  "grpc.max_receive_message_length": -1,
+  "grpc.max_send_message_length": -1,
+  "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
+  "grpc.keepalive_time_ms": 60_000,
+  "grpc.keepalive_timeout_ms": 20_000,
+  "grpc.keepalive_permit_without_calls": 0,
+};
 
 export interface TfServingClientOptions {
   /** gRPC address of the model server, HOST:PORT (e.g. "linear-serving.ml.svc.cluster.local:8500"). */
@@ -42,10 +69,7 @@ export interface TfServingClientOptions {
   tls?: boolean | { ca?: string | Buffer; serverName?: string };
   /** Deadline of each call in milliseconds, unless the call sets its own. @default 30000 */
   timeoutMs?: number;
-  /**
-   * Extra channel options for @grpc/grpc-js. By default message sizes are unlimited in both
-   * directions (large tensors), unlike gRPC's 4 MiB receive limit.
-   */
+  /** Extra channel options for @grpc/grpc-js, added to DEFAULT_CHANNEL_OPTIONS (and overriding them). */
   channelOptions?: grpc.ChannelOptions;
 }
 
@@ -153,6 +177,9 @@ function featureFrom(name: string, init: FeatureInit): Feature {
   throw new RequestError(`feature "${name}": unsupported value`);
 }
 
+/** ModelSpec.version is an int64. */
+const INT64_MAX = (1n << 63n) - 1n;
+
 /** The ModelSpec for a reference; version and label exclude each other. */
 export function modelSpecFor(ref: SignatureRef): ModelSpec {
   if (!ref.model) throw new RequestError("a model name is required");
@@ -161,6 +188,7 @@ export function modelSpecFor(ref: SignatureRef): ModelSpec {
   if (ref.version !== undefined) {
     const text = String(ref.version);
     if (!/^\d+$/.test(text)) throw new RequestError(`version must be a non-negative integer (got ${text})`);
+    if (BigInt(text) > INT64_MAX) throw new RequestError(`version must be at most ${INT64_MAX}, the largest int64 (got ${text})`);
     spec.version = { value: text };
   }
   if (ref.label !== undefined) {
@@ -203,11 +231,7 @@ export class TfServingClient {
     this.endpoint = options.endpoint;
     this.connection = { endpoint: options.endpoint, tls: Boolean(options.tls) };
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const channelOptions: grpc.ChannelOptions = {
-      "grpc.max_receive_message_length": -1,
-      "grpc.max_send_message_length": -1,
-      ...options.channelOptions,
-    };
+    const channelOptions: grpc.ChannelOptions = { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions };
     if (typeof options.tls === "object" && options.tls.serverName) {
       channelOptions["grpc.ssl_target_name_override"] = options.tls.serverName;
       channelOptions["grpc.default_authority"] = options.tls.serverName;
@@ -215,18 +239,14 @@ export class TfServingClient {
     this.channel = new grpc.Client(options.endpoint, channelCredentials(options.tls), channelOptions);
   }
 
-  /** Runs the signature on the inputs (PredictionService/Predict). */
+  /**
+   * Runs the signature on the inputs (PredictionService/Predict). Numeric inputs are copied once,
+   * into the request; numeric outputs are views of the response's bytes when aligned, one copy
+   * otherwise (see docs/client-performance.md).
+   */
   async predict(request: PredictInput, options?: CallOptions): Promise<PredictResult> {
-    const inputs: Record<string, TensorProto> = {};
-    for (const [name, value] of Object.entries(request.inputs)) {
-      try {
-        inputs[name] = encodeTensor(value, { packing: request.packing ?? "content" });
-      } catch (error) {
-        throw error instanceof TensorValueError ? error.within({ input: name }) : error;
-      }
-    }
-    const message: PredictRequest = { model_spec: modelSpecFor(request), inputs, output_filter: request.outputFilter ?? [] };
-    const response = await this.call<PredictRequest, PredictResponse>(PREDICTION_SERVICE, "Predict", message, options);
+    const bytes = encodePredictRequest({ modelSpec: modelSpecFor(request), inputs: request.inputs, outputFilter: request.outputFilter, packing: request.packing });
+    const response = await this.call<Buffer, PredictResponse>(predictMethod(), bytes, options);
     const outputs: Record<string, Tensor> = {};
     for (const [name, proto] of Object.entries(response.outputs ?? {})) {
       try {
@@ -242,7 +262,7 @@ export class TfServingClient {
   /** Classifies examples (PredictionService/Classify): per example, its classes and scores. */
   async classify(request: ExamplesInput, options?: CallOptions): Promise<{ modelSpec: ModelSpecInfo; classifications: ClassLabel[][] }> {
     const message: ClassificationRequest = { model_spec: modelSpecFor(request), input: examplesInput(request) };
-    const response = await this.call<ClassificationRequest, ClassificationResponse>(PREDICTION_SERVICE, "Classify", message, options);
+    const response = await this.call<ClassificationRequest, ClassificationResponse>(methodDefinition(PREDICTION_SERVICE, "Classify"), message, options);
     const classifications = (response.result?.classifications ?? []).map((item) =>
       (item.classes ?? []).map((c) => ({ label: c.label ?? "", score: Number(c.score ?? 0) })),
     );
@@ -252,14 +272,14 @@ export class TfServingClient {
   /** Regression on examples (PredictionService/Regress): one value per example. */
   async regress(request: ExamplesInput, options?: CallOptions): Promise<{ modelSpec: ModelSpecInfo; values: number[] }> {
     const message: RegressionRequest = { model_spec: modelSpecFor(request), input: examplesInput(request) };
-    const response = await this.call<RegressionRequest, RegressionResponse>(PREDICTION_SERVICE, "Regress", message, options);
+    const response = await this.call<RegressionRequest, RegressionResponse>(methodDefinition(PREDICTION_SERVICE, "Regress"), message, options);
     return { modelSpec: modelSpecInfo(response.model_spec), values: (response.result?.regressions ?? []).map((r) => Number(r.value ?? 0)) };
   }
 
   /** The model's signatures (PredictionService/GetModelMetadata with "signature_def"). */
   async getModelMetadata(ref: ModelRef, options?: CallOptions): Promise<ModelMetadata> {
     const message: GetModelMetadataRequest = { model_spec: modelSpecFor({ model: ref.model, version: ref.version, label: ref.label }), metadata_field: ["signature_def"] };
-    const response = await this.call<GetModelMetadataRequest, GetModelMetadataResponse>(PREDICTION_SERVICE, "GetModelMetadata", message, options);
+    const response = await this.call<GetModelMetadataRequest, GetModelMetadataResponse>(methodDefinition(PREDICTION_SERVICE, "GetModelMetadata"), message, options);
     const packed = response.metadata?.["signature_def"];
     if (!packed) throw new ResponseError("GetModelMetadata response has no signature_def metadata");
     const type = packed["@type"];
@@ -274,7 +294,7 @@ export class TfServingClient {
   /** Every version's state, or the one version asked for (ModelService/GetModelStatus). */
   async getModelStatus(ref: ModelRef, options?: CallOptions): Promise<ModelVersionState[]> {
     const message: GetModelStatusRequest = { model_spec: modelSpecFor({ model: ref.model, version: ref.version, label: ref.label }) };
-    const response = await this.call<GetModelStatusRequest, GetModelStatusResponse>(MODEL_SERVICE, "GetModelStatus", message, options);
+    const response = await this.call<GetModelStatusRequest, GetModelStatusResponse>(methodDefinition(MODEL_SERVICE, "GetModelStatus"), message, options);
     return (response.model_version_status ?? []).map((entry) => ({
       version: safeNumber(entry.version ?? 0, "model_version_status.version"),
       state: String(entry.state ?? "UNKNOWN"),
@@ -287,7 +307,7 @@ export class TfServingClient {
    * ServerStatusError when the server reports a non-OK status.
    */
   async reloadConfig(config: ModelServerConfig, options?: CallOptions): Promise<void> {
-    const response = await this.call<ReloadConfigRequest, ReloadConfigResponse>(MODEL_SERVICE, "HandleReloadConfigRequest", { config }, options);
+    const response = await this.call<ReloadConfigRequest, ReloadConfigResponse>(methodDefinition(MODEL_SERVICE, "HandleReloadConfigRequest"), { config }, options);
     const code = String(response.status?.error_code ?? "OK");
     if (code !== "OK" && code !== "0") throw new ServerStatusError("HandleReloadConfigRequest", code, response.status?.error_message ?? "");
   }
@@ -297,8 +317,7 @@ export class TfServingClient {
     this.channel.close();
   }
 
-  private call<Req, Res>(service: ServiceName, method: string, request: Req, options: CallOptions = {}): Promise<Res> {
-    const rpc = methodDefinition<Req, Res>(service, method);
+  private call<Req, Res>(rpc: MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs) ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
     return new Promise<Res>((resolve, reject) => {
@@ -316,7 +335,7 @@ export class TfServingClient {
         (error, response) => {
           options.signal?.removeEventListener("abort", cancel);
           if (error) reject(grpcStatusError(rpc.path, error, this.connection));
-          else if (response === undefined) reject(new ResponseError(`${method}: empty response`));
+          else if (response === undefined) reject(new ResponseError(`${rpc.path.slice(rpc.path.lastIndexOf("/") + 1)}: empty response`));
           else resolve(response);
         },
       );
@@ -324,6 +343,18 @@ export class TfServingClient {
       options.signal?.addEventListener("abort", cancel, { once: true });
     });
   }
+}
+
+/** Predict with the client's own wire format (predict-wire.ts): the request is serialized before the call. */
+let predictRpc: MethodDefinition<Buffer, PredictResponse> | undefined;
+function predictMethod(): MethodDefinition<Buffer, PredictResponse> {
+  predictRpc ??= {
+    ...methodDefinition<PredictRequest, PredictResponse>(PREDICTION_SERVICE, "Predict"),
+    requestSerialize: (bytes: Buffer) => bytes,
+    requestDeserialize: (bytes: Buffer) => bytes,
+    responseDeserialize: decodePredictResponse,
+  };
+  return predictRpc;
 }
 
 function examplesInput(request: ExamplesInput): Input {

@@ -11,7 +11,9 @@
 
 // The client and its calls
 export {
+  DEFAULT_CHANNEL_OPTIONS,
   DEFAULT_TIMEOUT_MS,
+  FLOW_CONTROL_WINDOW_BYTES,
   example,
   TfServingClient,
   type CallOptions,

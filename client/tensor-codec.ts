@@ -4,14 +4,15 @@
  * In memory a tensor is `{ dtype, shape, values }` with the values flattened row-major into the
  * dtype's typed array (see dtypes.ts). Numeric tensors travel in `tensor_content` as little-endian
  * bytes: a typed array of the right type is put on the wire as a view of its own memory, and
- * decoding is one copy into a fresh typed array, so large tensors cost no per-element JS work.
+ * decoding is a view of the received bytes when they allow it, one copy otherwise (tensor-content.ts),
+ * so large tensors cost no per-element JS work.
  * Nested JS arrays are checked element by element (shape, range, integrality) on the way in.
  */
-import { endianness } from "node:os";
 import { DTYPES, isSupportedDType, type DType, type NumericTypedArray, type TensorValues, type TensorValuesOf } from "./dtypes";
 import { ResponseError, TensorValueError } from "./errors";
 import { bfloat16BitsToFloat32, float32ToBfloat16Bits, float32ToHalfBits, halfBitsToFloat32 } from "./float16";
 import type { TensorProto, TensorShapeProto } from "./messages";
+import { LITTLE_ENDIAN_HOST, valuesFromContent as contentValues } from "./tensor-content";
 
 export interface Tensor<D extends DType = DType> {
   dtype: D;
@@ -31,8 +32,6 @@ export type TensorLeaf = number | bigint | boolean | string | Uint8Array | Base6
 
 /** A scalar or (nested) array of tensor elements. */
 export type TensorLike = TensorLeaf | readonly TensorLike[];
-
-const LITTLE_ENDIAN_HOST = endianness() === "LE";
 
 export function elementCount(shape: readonly number[]): number {
   let count = 1;
@@ -338,6 +337,11 @@ export function shapeFromProto(shape: TensorShapeProto | undefined): number[] {
  * The tensor a TensorProto describes. Reads tensor_content, or else the dtype's *_val field with
  * TensorFlow's rule for short value lists: no values means all zeros (empty strings), and fewer
  * values than elements are padded with the last one (so one value fills the whole shape).
+ *
+ * Numeric values read from tensor_content are a view of its bytes, without a copy, when they are
+ * aligned for the dtype and make up at least half of the underlying buffer (so a small tensor never
+ * keeps a large buffer alive); otherwise they are copied once. DT_STRING values are views of the
+ * proto's string_val bytes.
  */
 export function decodeTensor(proto: TensorProto): Tensor {
   const dtype = proto.dtype;
@@ -359,21 +363,11 @@ export function decodeTensor(proto: TensorProto): Tensor {
 
 function valuesFromContent(dtype: DType, content: Uint8Array, count: number): TensorValues {
   const info = DTYPES[dtype];
-  const wireType = info.wireArray ?? info.array!;
-  // One copy into memory of our own, aligned for the typed array; no zero-fill first.
-  const own = Buffer.allocUnsafeSlow(content.length);
-  own.set(content);
-  if (!LITTLE_ENDIAN_HOST) {
-    if (info.byteSize === 2) own.swap16();
-    else if (info.byteSize === 4) own.swap32();
-    else if (info.byteSize === 8) own.swap64();
-  }
-  const wire = new wireType(own.buffer, own.byteOffset, count);
   if (dtype === "DT_HALF" || dtype === "DT_BFLOAT16") {
     const toFloat = dtype === "DT_HALF" ? halfBitsToFloat32 : bfloat16BitsToFloat32;
-    return Float32Array.from(wire as Uint16Array, toFloat);
+    return Float32Array.from(contentValues(content, Uint16Array, count) as Uint16Array, toFloat);
   }
-  return wire;
+  return contentValues(content, info.array!, count);
 }
 
 function valuesFromField(proto: TensorProto, dtype: DType, count: number): TensorValues {

@@ -147,12 +147,18 @@ describe("TfServingClient against a TF Serving double", () => {
       expect(error).toMatchObject({ constructor: InvalidArgumentError, details: "Expects arg[0] to be float but int32 is provided" });
     });
 
-    it("version and label together are a RequestError before anything is sent", async () => {
+    it("version and label together, an out-of-range version, or values that do not fill the shape fail before anything is sent", async () => {
       const calls = server.calls.length;
       await expect(client.predict({ model: "half_plus_two", version: 1, label: "stable", inputs: x() })).rejects.toThrow(
         new RequestError("give a version or a label, not both"),
       );
       await expect(client.predict({ model: "half_plus_two", version: "1.5", inputs: x() })).rejects.toThrow(/version must be a non-negative integer/);
+      await expect(client.predict({ model: "half_plus_two", version: "9223372036854775808", inputs: x() })).rejects.toThrow(
+        new RequestError("version must be at most 9223372036854775807, the largest int64 (got 9223372036854775808)"),
+      );
+      await expect(client.predict({ model: "half_plus_two", inputs: { x: { dtype: "DT_FLOAT", shape: [2], values: new Float32Array(1) } } })).rejects.toThrow(
+        new TensorValueError("shape [2] needs 2 values but the tensor has 1", { input: "x" }),
+      );
       expect(server.calls.length).toBe(calls);
     });
   });

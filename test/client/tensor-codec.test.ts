@@ -174,11 +174,27 @@ describe("encodeTensor", () => {
 describe("decodeTensor", () => {
   const shape = (...sizes: number[]) => ({ dim: sizes.map((size) => ({ size: String(size) })) });
 
-  it("reads tensor_content into a fresh, aligned typed array", () => {
+  it("reads unaligned tensor_content into a fresh, aligned typed array, leaving the proto as it was", () => {
     const unaligned = Buffer.from("ff000000000000803f00000040", "hex").subarray(1); // starts at byte offset 1
     const t = decodeTensor({ dtype: "DT_FLOAT", tensor_shape: shape(3), tensor_content: unaligned });
     expect(t.values).toBeInstanceOf(Float32Array);
     expect(flat(t)).toEqual([0, 1, 2]);
+    expect(unaligned.toString("hex")).toBe("000000000000803f00000040");
+  });
+
+  it("reads large aligned tensor_content as a view, without copying; small values are copied", () => {
+    const values = Float64Array.from({ length: 8192 }, (_, i) => i / 3); // 64 KiB
+    const inside = Buffer.alloc(values.byteLength + 16);
+    inside.set(new Uint8Array(values.buffer), 8);
+    const content = inside.subarray(8, 8 + values.byteLength);
+    const viewed = decodeTensor({ dtype: "DT_DOUBLE", tensor_shape: shape(8192), tensor_content: content }).values as Float64Array;
+    expect(viewed.buffer).toBe(inside.buffer);
+    expect(viewed.byteOffset).toBe(content.byteOffset);
+    expect(Array.from(viewed)).toEqual(Array.from(values));
+
+    const small = decodeTensor({ dtype: "DT_DOUBLE", tensor_shape: shape(2), tensor_content: content.subarray(0, 16) }).values as Float64Array;
+    expect(small.buffer).not.toBe(inside.buffer);
+    expect(Array.from(small)).toEqual([0, 1 / 3]);
   });
 
   it("rejects tensor_content of the wrong size", () => {

@@ -1,0 +1,140 @@
+/**
+ * Turns the measurements of `npm run bench:clients` into its tables. Pure functions: the numbers in,
+ * text out.
+ */
+import type { InFlightResult, LargeResult, SmallSequentialResult } from "./python";
+
+/** What one contender measured, pooled over the rounds. */
+export interface ContenderResult {
+  small: SmallSequentialResult;
+  inFlight: InFlightResult;
+  /** Server CPU seconds during this contender's small sequential and 16 MiB phases, when known. */
+  serverCpu?: { small?: number; large?: number };
+  large?: LargeResult;
+}
+
+export interface ClientBenchResult {
+  environment: {
+    node: string;
+    grpcJs: string;
+    python?: { grpcio: string; tensorflow: string };
+    cores: number;
+    loadAverageStart: number;
+    loadAverageEnd: number;
+  };
+  settings: { rounds: number; smallCalls: number; inFlightCalls: number; inFlight: number; largeCalls: number; largeBytes: number };
+  node: ContenderResult;
+  python: ContenderResult;
+  /** The floor: grpc-js with pre-built request bytes and no decoding. */
+  raw: ContenderResult;
+  /** The client's own encode + decode per small call, without the network. */
+  codecCost: { clientUs: number; protoLoaderUs: number };
+}
+
+/** Goals from the issue, as ratios of the Node client to the Python client (higher: Node better). */
+export const GOALS = { large: 1.2, small: 0.8 } as const;
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Sums the rounds of one kind of measurement. */
+export function poolSmall(rounds: readonly SmallSequentialResult[]): SmallSequentialResult {
+  return {
+    latenciesUs: rounds.flatMap((r) => r.latenciesUs),
+    wallSeconds: rounds.reduce((sum, r) => sum + r.wallSeconds, 0),
+    cpuSeconds: rounds.reduce((sum, r) => sum + r.cpuSeconds, 0),
+  };
+}
+
+export function poolInFlight(rounds: readonly InFlightResult[]): InFlightResult {
+  return { wallSeconds: rounds.reduce((sum, r) => sum + r.wallSeconds, 0), cpuSeconds: rounds.reduce((sum, r) => sum + r.cpuSeconds, 0) };
+}
+
+export function poolLarge(rounds: readonly LargeResult[]): LargeResult {
+  return { seconds: rounds.flatMap((r) => r.seconds), cpuSeconds: rounds.reduce((sum, r) => sum + r.cpuSeconds, 0) };
+}
+
+/** The table's figures for one contender. */
+export function figures(result: ContenderResult, settings: ClientBenchResult["settings"]) {
+  const smallCalls = result.small.latenciesUs.length;
+  const inFlightCalls = settings.inFlightCalls * settings.rounds;
+  const largeCalls = result.large?.seconds.length ?? 0;
+  return {
+    p50Ms: median(result.small.latenciesUs) / 1000,
+    sequentialPerSecond: smallCalls / result.small.wallSeconds,
+    inFlightPerSecond: inFlightCalls / result.inFlight.wallSeconds,
+    cpuUsPerSmallCall: (result.small.cpuSeconds / smallCalls) * 1e6,
+    largeSecondsPerCall: result.large ? median(result.large.seconds) : Number.NaN,
+    cpuMsPerLargeCall: result.large && largeCalls ? (result.large.cpuSeconds / largeCalls) * 1000 : Number.NaN,
+    serverCpuUsPerSmallCall: result.serverCpu?.small !== undefined ? (result.serverCpu.small / smallCalls) * 1e6 : Number.NaN,
+    serverCpuMsPerLargeCall: result.serverCpu?.large !== undefined && largeCalls ? (result.serverCpu.large / largeCalls) * 1000 : Number.NaN,
+  };
+}
+
+const fixed = (value: number, digits: number, unit = "") => (Number.isFinite(value) ? `${value.toFixed(digits)}${unit}` : "n/a");
+const ratio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}x` : "n/a");
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+export function formatClientBench(result: ClientBenchResult): { text: string; goals: { large: boolean; small: boolean } } {
+  const { settings, environment } = result;
+  const node = figures(result.node, settings);
+  const python = figures(result.python, settings);
+  const raw = figures(result.raw, settings);
+  const mib = settings.largeBytes / 1024 / 1024;
+  const largeRatio = python.largeSecondsPerCall / node.largeSecondsPerCall;
+  const smallRatio = node.sequentialPerSecond / python.sequentialPerSecond;
+  const verdict = (value: number, goal: number) => (Number.isFinite(value) ? (value >= goal ? `>= ${goal}x: met` : `>= ${goal}x: MISSED`) : "");
+
+  const main = table(
+    ["metric", "Node client (this project)", "Python client (grpcio + tf.make_tensor_proto)", "Node vs Python (speed)", "goal"],
+    [
+      ["small Predict ([2,1] float32), p50 latency", fixed(node.p50Ms, 2, " ms"), fixed(python.p50Ms, 2, " ms"), ratio(python.p50Ms / node.p50Ms), ""],
+      ["small, sequential calls/s", fixed(node.sequentialPerSecond, 0), fixed(python.sequentialPerSecond, 0), ratio(smallRatio), `${verdict(smallRatio, GOALS.small)} (or the grpc-js floor)`],
+      [`${settings.inFlight} in flight, calls/s`, fixed(node.inFlightPerSecond, 0), fixed(python.inFlightPerSecond, 0), ratio(node.inFlightPerSecond / python.inFlightPerSecond), ""],
+      ["client CPU per small call", fixed(node.cpuUsPerSmallCall, 0, " µs"), fixed(python.cpuUsPerSmallCall, 0, " µs"), ratio(python.cpuUsPerSmallCall / node.cpuUsPerSmallCall), ""],
+      [`${mib} MiB in + ${mib} MiB out, s per call`, fixed(node.largeSecondsPerCall, 3), fixed(python.largeSecondsPerCall, 3), ratio(largeRatio), verdict(largeRatio, GOALS.large)],
+      [`client CPU per ${mib} MiB call`, fixed(node.cpuMsPerLargeCall, 1, " ms"), fixed(python.cpuMsPerLargeCall, 1, " ms"), ratio(python.cpuMsPerLargeCall / node.cpuMsPerLargeCall), ""],
+      ["server CPU per small call", fixed(node.serverCpuUsPerSmallCall, 0, " µs"), fixed(python.serverCpuUsPerSmallCall, 0, " µs"), "", ""],
+      [`server CPU per ${mib} MiB call`, fixed(node.serverCpuMsPerLargeCall, 1, " ms"), fixed(python.serverCpuMsPerLargeCall, 1, " ms"), "", ""],
+    ],
+  );
+
+  const floor = table(
+    ["same run", "grpc-js raw call (pre-built bytes, no decoding)", "Node client", "client / raw"],
+    [
+      ["small p50 latency", fixed(raw.p50Ms, 2, " ms"), fixed(node.p50Ms, 2, " ms"), ratio(node.p50Ms / raw.p50Ms)],
+      ["small, sequential calls/s", fixed(raw.sequentialPerSecond, 0), fixed(node.sequentialPerSecond, 0), ratio(node.sequentialPerSecond / raw.sequentialPerSecond)],
+      [`small, ${settings.inFlight} in flight, calls/s`, fixed(raw.inFlightPerSecond, 0), fixed(node.inFlightPerSecond, 0), ratio(node.inFlightPerSecond / raw.inFlightPerSecond)],
+      ["client CPU per small call", fixed(raw.cpuUsPerSmallCall, 0, " µs"), fixed(node.cpuUsPerSmallCall, 0, " µs"), ratio(node.cpuUsPerSmallCall / raw.cpuUsPerSmallCall)],
+      [`${mib} MiB in + ${mib} MiB out, s per call`, fixed(raw.largeSecondsPerCall, 3), fixed(node.largeSecondsPerCall, 3), ratio(node.largeSecondsPerCall / raw.largeSecondsPerCall)],
+      [`client CPU per ${mib} MiB call`, fixed(raw.cpuMsPerLargeCall, 1, " ms"), fixed(node.cpuMsPerLargeCall, 1, " ms"), ratio(node.cpuMsPerLargeCall / raw.cpuMsPerLargeCall)],
+    ],
+  );
+  const cost = result.codecCost;
+
+  const pythonVersions = environment.python ? `, Python client: grpcio ${environment.python.grpcio}, TensorFlow ${environment.python.tensorflow}` : "";
+  const text = [
+    `Node client vs official Python client, one run: ${settings.rounds} rounds, clients interleaved (order alternates each round).`,
+    `Per round and client: ${settings.smallCalls} small sequential calls, ${settings.inFlightCalls} calls ${settings.inFlight} in flight, ${settings.largeCalls} calls of ${mib} MiB each way.`,
+    `${environment.cores} cores, load average ${environment.loadAverageStart.toFixed(1)} at start, ${environment.loadAverageEnd.toFixed(1)} at end; Node ${environment.node}, @grpc/grpc-js ${environment.grpcJs}${pythonVersions}.`,
+    "",
+    main,
+    "",
+    "The floor: the same calls through @grpc/grpc-js alone (request bytes built once, answers not decoded), same run:",
+    "",
+    floor,
+    "",
+    `The client's own work per small call (encode the request, decode the answer; in a loop, no network): ${fixed(cost.clientUs, 1, " µs")};` +
+      ` through @grpc/proto-loader (the client before its own wire format): ${fixed(cost.protoLoaderUs, 1, " µs")}.`,
+  ].join("\n");
+  return { text, goals: { large: largeRatio >= GOALS.large, small: smallRatio >= GOALS.small } };
+}
