@@ -9,6 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { SmokeEndpoint, SmokeTargets } from "../contracts/smoke-targets";
 import { connectToEksCluster } from "../components/cluster/eks-cluster";
+import { POD_SECURITY_RESTRICTED_LABELS } from "../components/common/kubernetes";
 import { GpuNodePool } from "../components/compute/gpu-node-pool";
 import { TfServing } from "../components/serving/tf-serving";
 import { InClusterModelStore } from "../components/storage/in-cluster/in-cluster-model-store";
@@ -46,12 +47,7 @@ export interface Platform {
 }
 
 /** Pod Security "restricted" is enforced on the platform's namespaces: every platform pod meets it. */
-export const NAMESPACE_POD_SECURITY = {
-  "pod-security.kubernetes.io/enforce": "restricted",
-  "pod-security.kubernetes.io/enforce-version": "latest",
-  "pod-security.kubernetes.io/warn": "restricted",
-  "pod-security.kubernetes.io/audit": "restricted",
-};
+export const NAMESPACE_POD_SECURITY = POD_SECURITY_RESTRICTED_LABELS;
 
 function connect(config: PlatformConfig): { provider: k8s.Provider; clusterName: pulumi.Input<string> } {
   const { cluster } = config;

@@ -15,6 +15,14 @@ export interface StandardLabelArgs {
   version?: string;
 }
 
+/** Namespace labels that enforce Pod Security "restricted" (and warn and audit on it): every platform pod meets it. */
+export const POD_SECURITY_RESTRICTED_LABELS: Readonly<Record<string, string>> = {
+  "pod-security.kubernetes.io/enforce": "restricted",
+  "pod-security.kubernetes.io/enforce-version": "latest",
+  "pod-security.kubernetes.io/warn": "restricted",
+  "pod-security.kubernetes.io/audit": "restricted",
+};
+
 /** The recommended `app.kubernetes.io/*` labels. */
 export function standardLabels(args: StandardLabelArgs): Record<string, string> {
   const labels: Record<string, string> = {

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { MANAGED_BY, POD_SECURITY_RESTRICTED_LABELS } from "../common/kubernetes";
 import { dnsLabelProblem, IssueCollector } from "../common/validation";
 
 /** Pinned JobSet release (the chart version is the release version without the "v"). */
@@ -17,7 +18,11 @@ export interface JobSetControllerArgs {
    * @example "./vendor/charts/jobset-0.12.0.tgz"
    */
   chart?: string;
-  /** Namespace of the controller (created by the release). @default "jobset-system" */
+  /**
+   * Namespace of the controller. The component declares it (with Pod Security "restricted" enforced), so that
+   * destroying the component removes it; Helm would leave a namespace it created behind.
+   * @default "jobset-system"
+   */
   namespace?: string;
   /**
    * Chart version (= JobSet release without "v"). Helm installs the CRD on first install only: when
@@ -36,7 +41,8 @@ export function jobSetReleaseArgs(args: JobSetControllerArgs = {}): k8s.helm.v3.
     chart: args.chart ?? JOBSET_CHART,
     version: args.version ?? JOBSET_VERSION,
     namespace: args.namespace ?? JOBSET_NAMESPACE,
-    createNamespace: true,
+    // Declared by the component (jobSetNamespaceArgs).
+    createNamespace: false,
     // The CRD ships in the chart's crds/ directory.
     skipCrds: false,
     // Wait for the controller and its webhook, which must be up before the first JobSet is created.
@@ -47,12 +53,18 @@ export function jobSetReleaseArgs(args: JobSetControllerArgs = {}): k8s.helm.v3.
   };
 }
 
+/** The controller's namespace (pure). */
+export function jobSetNamespaceArgs(namespace: string): k8s.core.v1.NamespaceArgs {
+  return { metadata: { name: namespace, labels: { ...POD_SECURITY_RESTRICTED_LABELS, "app.kubernetes.io/managed-by": MANAGED_BY } } };
+}
+
 /**
  * The JobSet controller (kubernetes-sigs/jobset), which runs the distributed TrainingJobs, installed from
  * its Helm chart at a pinned release. Pass it to TrainingJob's `jobSetController` so JobSets are created
  * after it. Use it through a Kubernetes provider for the cluster (`{ providers: { kubernetes } }`).
  */
 export class JobSetController extends pulumi.ComponentResource {
+  readonly namespaceResource: k8s.core.v1.Namespace;
   readonly release: k8s.helm.v3.Release;
   /** The installed chart version. */
   readonly version: string;
@@ -72,7 +84,8 @@ export class JobSetController extends pulumi.ComponentResource {
     super("ml-platform:training:JobSetController", name, {}, opts);
     this.version = releaseArgs.version as string;
     this.namespace = releaseArgs.namespace as string;
-    this.release = new k8s.helm.v3.Release(`${name}`, releaseArgs, { parent: this });
+    this.namespaceResource = new k8s.core.v1.Namespace(`${name}`, jobSetNamespaceArgs(this.namespace), { parent: this });
+    this.release = new k8s.helm.v3.Release(`${name}`, releaseArgs, { parent: this, dependsOn: [this.namespaceResource] });
     this.registerOutputs({ version: this.version, namespace: this.namespace, status: this.release.status });
   }
 }

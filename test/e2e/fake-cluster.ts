@@ -188,6 +188,11 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
   for (const user of ["controller-manager", "scheduler", "kwok"]) writeKubeconfig(dir, user, server);
 
   const children = new Map<Component, ChildProcess>();
+  // If the test process dies without calling stop() (a crash, a timeout kill), its control plane dies with it.
+  const killAll = () => {
+    for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", killAll);
   const logFile = (component: Component) => join(dir, `${component}.log`);
   const start = (component: Component, args: string[]) => {
     const fd = openSync(logFile(component), "a");
@@ -201,7 +206,7 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
 
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(tools, "bin")}:${process.env.PATH}`, KUBECONFIG: kubeconfig };
   const kubectl = (args: readonly string[], opts: { input?: string } = {}) =>
-    execFileSync(bin("kubectl"), ["--request-timeout=20s", ...args], { env, encoding: "utf8", input: opts.input, stdio: ["pipe", "pipe", "pipe"] });
+    execFileSync(bin("kubectl"), ["--request-timeout=20s", ...args], { env, encoding: "utf8", input: opts.input, stdio: ["pipe", "pipe", "pipe"], maxBuffer: 256 << 20 });
 
   /** Waits until `check` passes, or a component died, or time is up. */
   const waitFor = async (what: string, check: () => boolean, component: Component, seconds = 60) => {
@@ -247,6 +252,7 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
   };
 
   const stop = async () => {
+    process.removeListener("exit", killAll);
     for (const component of ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"] as const) {
       const child = children.get(component);
       if (!child || child.exitCode !== null || child.signalCode !== null) continue;

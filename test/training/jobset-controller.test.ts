@@ -11,7 +11,7 @@ describe("JobSetController", () => {
       chart: "oci://registry.k8s.io/jobset/charts/jobset",
       version: "0.12.0",
       namespace: "jobset-system",
-      createNamespace: true,
+      createNamespace: false,
       skipCrds: false,
       skipAwait: false,
       atomic: true,
@@ -20,10 +20,14 @@ describe("JobSetController", () => {
     });
   });
 
-  it("declares one Helm release as its child", async () => {
+  it("declares the Helm release and, before it, its namespace with Pod Security restricted (so destroying removes it)", async () => {
     const run = await runInMocks(() => new JobSetController("jobset", { values: { controller: { replicas: 2 } } }));
     const release = run.get("kubernetes:helm.sh/v3:Release");
     expect(run.parentOf(release)?.type).toBe("ml-platform:training:JobSetController");
+    const namespace = run.get("kubernetes:core/v1:Namespace", "jobset");
+    expect(run.parentOf(namespace)?.type).toBe("ml-platform:training:JobSetController");
+    expect(namespace.inputs.metadata).toMatchObject({ name: "jobset-system", labels: { "pod-security.kubernetes.io/enforce": "restricted" } });
+    expect(release.dependencies).toContain(namespace.urn);
     expect(release.inputs).toMatchObject({ chart: JOBSET_CHART, version: JOBSET_VERSION, namespace: "jobset-system", values: { controller: { replicas: 2 } } });
     expect(run.result.version).toBe("0.12.0");
   });
