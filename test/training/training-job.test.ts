@@ -215,7 +215,8 @@ describe("parameter-server training as a JobSet", async () => {
   const roles = renderedRoles(run);
 
   it("is one schema-valid JobSet with one indexed replicated job per role", async () => {
-    expect(await expectValidKubernetesObjects(run)).toBe(3);
+    // The JobSet, its ConfigMap of scripts, its ServiceAccount, and the JobSet controller's namespace.
+    expect(await expectValidKubernetesObjects(run)).toBe(4);
     expect(jobSet.inputs.metadata.name).toBe("ctr-v12");
     expect(spec.replicatedJobs.map((r: PropertyMap) => [r.name, r.replicas, r.template.spec.completions, r.template.spec.parallelism, r.template.spec.completionMode])).toEqual([
       ["chief", 1, 1, 1, "Indexed"],
