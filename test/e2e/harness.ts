@@ -4,7 +4,7 @@
  * of install-tools.sh, and readers for what they left behind (Pulumi's summary and state, the live objects).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LOCAL_STACK_PASSPHRASE } from "../../local/pulumi";
@@ -21,9 +21,20 @@ export function toolsDir(): string {
   return dir;
 }
 
-/** A scratch folder for one test file. */
+/** A scratch folder for one test file (under ML_PLATFORM_E2E_SCRATCH if set, else the temp folder). */
 export function scratchDir(name: string): string {
   return mkdtempSync(join(process.env.ML_PLATFORM_E2E_SCRATCH ?? tmpdir(), `ml-platform-e2e-${name}-`));
+}
+
+/** Removes a scratch folder (its logs, state and cluster data), unless ML_PLATFORM_E2E_KEEP=1 asks to keep it. */
+export function removeScratch(dir: string | undefined): void {
+  if (!dir) return;
+  if (process.env.ML_PLATFORM_E2E_KEEP === "1") {
+    process.stderr.write(`e2e: kept ${dir}\n`);
+    return;
+  }
+  // Not followed: the project copy's node_modules is a link to the repository's.
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /**

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { JOBSET_VERSION } from "../../components/training/jobset-controller";
 import { type FakeCluster, startFakeCluster } from "./fake-cluster";
-import { type CommandResult, commandEnv, copyProject, declaredResources, kubernetesObjects, mismatches, pulumiSummary, runCommand, scratchDir, stackState, toolsDir } from "./harness";
+import { type CommandResult, commandEnv, copyProject, declaredResources, kubernetesObjects, mismatches, pulumiSummary, runCommand, removeScratch, scratchDir, stackState, toolsDir } from "./harness";
 
 const MINUTES = 60_000;
 const STACK = "e2e-jobset";
@@ -85,6 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  removeScratch(scratch);
 });
 
 describe("a stack with distributed trainings (JobSets)", () => {

@@ -25,6 +25,7 @@ import {
   previewChanges,
   pulumiSummary,
   runCommand,
+  removeScratch,
   scratchDir,
   stackState,
   toolsDir,
@@ -74,6 +75,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  removeScratch(scratch);
 });
 
 describe("npm run local:up / local:down on a real API server", () => {
