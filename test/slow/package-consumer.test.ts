@@ -132,7 +132,6 @@ beforeAll(async () => {
     "@pulumi/aws": pinned("@pulumi/aws"),
     "@pulumi/kubernetes": pinned("@pulumi/kubernetes"),
     "@pulumi/pulumi": pinned("@pulumi/pulumi"),
-    "@pulumi/random": pinned("@pulumi/random"),
     "@types/node": pinned("@types/node"),
   };
   writeFileSync(
