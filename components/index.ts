@@ -7,6 +7,7 @@ export * from "./common/kubernetes";
 export * from "./storage/model-store-backend";
 export * from "./storage/s3-policies";
 export * from "./storage/model-store";
+export * from "./storage/version-publishing";
 export * from "./compute/gpu-instances";
 export * from "./compute/nvidia-device-plugin";
 export * from "./compute/gpu-node-pool";
