@@ -100,6 +100,10 @@ for reserved in _MANIFEST _SUCCESS; do
   [ ! -e "$source_dir/$reserved" ] || fail "$source_dir/$reserved: $reserved is written by publish-version.sh itself and cannot be part of the files"
 done
 
+find "$source_dir" -type f | LC_ALL=C sort >"$work/files"
+file_count=$(wc -l <"$work/files")
+[ "$file_count" -gt 0 ] || fail "$source_dir has no files: nothing to publish"
+
 # --- Already complete? A complete version is never changed. --------------------------------------------
 # shellcheck disable=SC2016 # the backquotes are a JMESPath literal, not shell
 if ! marker_count=$(aws_cli s3api list-objects-v2 --bucket "$bucket" --prefix "${version_prefix}_SUCCESS" \
@@ -112,9 +116,6 @@ if [ "$marker_count" != 0 ]; then
 fi
 
 # --- The manifest: one line per file, "<sha256> <size> <path>", sorted by path in byte order -------------
-find "$source_dir" -type f | LC_ALL=C sort >"$work/files"
-file_count=$(wc -l <"$work/files")
-[ "$file_count" -gt 0 ] || fail "$source_dir has no files: nothing to publish"
 manifest="$work/_MANIFEST"
 echo "ml-platform-manifest v1" >"$manifest"
 total_bytes=0
