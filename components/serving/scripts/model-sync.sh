@@ -527,7 +527,7 @@ sync_model() {
   status=0
   failed_note=""
   [ -z "$skipped" ] || failed_note=" (skipped, see above:$skipped)"
-  if [ -z "$wanted" ] && [ "$policy" != specific ]; then
+  if [ -z "$wanted" ]; then
     log "model \"$model_name\": no complete version in $model_location$failed_note (a version counts once models/$model_name/<version>/_SUCCESS exists and its files match its _MANIFEST)"
     status=1
   fi
@@ -536,7 +536,8 @@ sync_model() {
     contains "$wanted" "$candidate" || missing="$missing $candidate"
   done
   if [ -n "$missing" ]; then
-    log "model \"$model_name\": version(s)$missing required by its policy or labels have no complete copy in $model_location$failed_note (versions in the store: ${versions% })"
+    listed=${versions% }
+    log "model \"$model_name\": version(s)$missing required by its policy or labels have no complete copy in $model_location$failed_note (versions in the store: ${listed:-none})"
     status=1
   fi
   return $status
