@@ -2,7 +2,8 @@
  * `npm run bench:sync [-- <model-sync.sh>]`: what one pass of the model sync asks of the store, for a model
  * with 1, 300 and 3,000 published versions (3 files each, plus `_MANIFEST` and `_SUCCESS`: 5 objects per
  * version), on SeaweedFS behind the test harness's counting proxy (test/harness/seaweedfs-s3.ts), with
- * Debian's AWS CLI. Policy `latest: 1`.
+ * Debian's AWS CLI. Policy `latest: 1`. It lives with the tests because it measures a container script on the
+ * test harness (bench/ is the runtime side's, which never imports either).
  *
  * - first pass: a new pod's init container (nothing on disk): finds and downloads the newest version;
  * - steady pass: what the sidecar does every `syncIntervalSeconds` once the version is in place.
@@ -15,10 +16,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { MODEL_SYNC_SCRIPT_PATH, syncManifestText } from "../components/serving/sync";
-import { AWS_CLI, run } from "../test/harness/s3-server";
-import { type S3Request, type SeaweedS3Server, startSeaweedS3 } from "../test/harness/seaweedfs-s3";
-import { type FileContents, publishedVersion, under } from "../test/harness/version-manifest";
+import { MODEL_SYNC_SCRIPT_PATH, syncManifestText } from "../../components/serving/sync";
+import { AWS_CLI, run } from "../harness/s3-server";
+import { type S3Request, type SeaweedS3Server, startSeaweedS3 } from "../harness/seaweedfs-s3";
+import { type FileContents, publishedVersion, under } from "../harness/version-manifest";
 
 const VERSION_COUNTS = (process.env["BENCH_SYNC_VERSIONS"] ?? "1,300,3000").split(",").map(Number);
 const SCRIPT = process.argv[2] ?? MODEL_SYNC_SCRIPT_PATH;
