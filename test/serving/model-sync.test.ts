@@ -56,8 +56,6 @@ const FIXTURE: FileContents = {
   ...storedVersion("text", 1),
   ...storedVersion("text", 2),
   ...uploading("empty", 1),
-  ...storedVersion("rolling", 1),
-  ...uploading("rolling", 2, { withManifest: true }),
   ...storedVersion("watched", 1),
   ...uploading("watched", 2, { shards: 24, withManifest: true }),
   ...storedVersion("observed", 7, versionFiles("observed", 7, 8)),
@@ -166,31 +164,18 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
     expect(readdirSync(join(modelsDir, ".staging"))).toEqual([]);
   });
 
-  it("ignores an upload without _SUCCESS (even with its _MANIFEST) until it completes, then serves it and drops the superseded version", async () => {
-    const { modelsDir, manifest } = setup([{ name: "rolling", versionPolicy: { latest: 1 } }]);
-    const first = await syncOnce(modelsDir, manifest);
-    expect(first.code).toBe(0);
-    expect(servedVersions(modelsDir, "rolling")).toEqual(["1"]);
-
-    await s3.put("models/rolling/2/_SUCCESS", successMarker(manifestText(versionFiles("rolling", 2))));
-    const second = await syncOnce(modelsDir, manifest);
-    expect(second.code).toBe(0);
-    expect(servedVersions(modelsDir, "rolling")).toEqual(["2"]);
-    expect(readTree(join(modelsDir, "rolling", "2"))).toEqual(expectedTree("rolling", 2));
-    expect(second.stderr).toMatch(/model "rolling": removed version 1 \(no longer wanted by its policy\)/);
-  });
-
-  it("removes the versions that a changed policy no longer wants", async () => {
-    const { modelsDir, manifest } = setup([{ name: "text", versionPolicy: { specific: [2, 1] } }]);
-    expect((await syncOnce(modelsDir, manifest)).code).toBe(0);
-    expect(servedVersions(modelsDir, "text")).toEqual(["1", "2"]);
-
-    writeFileSync(manifest, syncManifestText([{ name: "text", versionPolicy: { specific: [2] } }]));
+  it("removes the versions that a changed policy no longer wants, and downloads nothing it has", async () => {
+    // Versions 1 and 2 are served (as a pass under `specific: [1, 2]` left them); the policy now wants 2 only.
+    const { modelsDir, manifest } = setup([{ name: "text", versionPolicy: { specific: [2] } }]);
+    for (const version of [1, 2]) writeTree(join(modelsDir, "text", String(version)), expectedTree("text", version));
+    const mark = s3.requests.mark();
     const result = await syncOnce(modelsDir, manifest);
     expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/model "text": removed version 1 \(no longer wanted by its policy\)/);
     expect(servedVersions(modelsDir, "text")).toEqual(["2"]);
-    // The kept version was not downloaded again.
-    expect(result.stderr).not.toMatch(/version 2 is in place/);
+    expect(readTree(join(modelsDir, "text", "2"))).toEqual(expectedTree("text", 2));
+    // The kept version was not downloaded again: one listing of the model's version folders.
+    expect(modelRequests("text", mark).map((r) => r.kind)).toEqual(["list"]);
   });
 
   it("fails naming each model without a complete version, or missing a version its policy or labels require", async () => {
@@ -288,7 +273,7 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
       await sidecar?.stop();
     });
 
-    it("picks up a version once it completes, removes the old one, never exposes a partial directory, and stops on SIGTERM", async () => {
+    it("picks up a version once it completes (its _MANIFEST alone does not count), removes the old one, never exposes a partial directory, and stops on SIGTERM", async () => {
       const { modelsDir, manifest } = setup([{ name: "watched", versionPolicy: { latest: 1 } }]);
       sidecar = startWatch(modelsDir, manifest);
 
@@ -542,7 +527,7 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
       await s3.putMany({ ...storedVersion("full", 1, { "saved_model.pb": "graph 1" }), ...storedVersion("full", 2, { "saved_model.pb": "graph 2", "variables/variables.data": "d".repeat(64 * 1024) }) });
     });
 
-    it("a version that cannot fit is tried in passes 1, 3 and 6 of 7 or more, not every pass, while the version on disk keeps serving", async () => {
+    it("a version that cannot fit is tried in passes 1 and 3 of 5, not every pass, while the version on disk keeps serving", async () => {
       const { dir, modelsDir, manifest } = setup([{ name: "full", versionPolicy: { latest: 1 } }]);
       const mark = s3.requests.mark();
       const calls = join(dir, "aws-calls.log");
@@ -552,27 +537,26 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
       const sidecar = startWatch(modelsDir, manifest, { AWS_CLI: FULL_DISK_AWS, REAL_AWS_CLI: AWS_CLI, DISK_FREE_BYTES: "4096", AWS_CALLS_LOG: calls });
       let stderr = "";
       try {
-        // Pass 7 starts once pass 6 (and its try) is over.
-        await vi.waitFor(() => expect(passes()).toBeGreaterThanOrEqual(7), { timeout: 150_000, interval: 100 });
+        // Pass 6 starts once pass 5 is over.
+        await vi.waitFor(() => expect(passes()).toBeGreaterThanOrEqual(6), { timeout: 150_000, interval: 100 });
       } finally {
         stderr = (await sidecar.stop()).stderr;
       }
-      expect(passes()).toBeGreaterThanOrEqual(7);
-      expect(passes()).toBeLessThan(10);
+      expect(passes()).toBeGreaterThanOrEqual(6);
+      expect(passes()).toBeLessThan(8);
       // Each try downloads the big shard (a GET that reaches the store) and fails on the full disk.
       const tries = s3.requests.all(mark).filter((r) => r.kind === "get" && r.key === "models/full/2/variables/variables.data").length;
-      // Passes 1, 3 and 6 (then 11, 20, ...: waits of 1, 2, 4, 8 passes, at most 64).
-      expect(tries).toBe(3);
+      // Passes 1 and 3; pass 6 would be the third (then 11, 20, ...: it sits out 1, 2, 4, 8 passes, at most 64).
+      expect(tries).toBe(2);
       expect(stderr).toMatch(/version 2 rejected \(download-failed\): downloading 2 file\(s\), 65543 bytes, from s3:\/\/models\/models\/full\/2\/ failed: .*No space left on device/);
       // The alert stays up every pass while the version waits, saying when it is tried again.
       const alerts = alertLines(stderr).map((line) => line.replace(/^.* ALERT /, ""));
-      expect(alerts.slice(0, 6)).toEqual([
+      expect(alerts.slice(0, 5)).toEqual([
         "version-rejected model=full version=2 reason=download-failed failures=1 retry_in_passes=1",
         "version-rejected model=full version=2 reason=download-failed failures=1 retry_in_passes=0",
         "version-rejected model=full version=2 reason=download-failed failures=2 retry_in_passes=2",
         "version-rejected model=full version=2 reason=download-failed failures=2 retry_in_passes=1",
         "version-rejected model=full version=2 reason=download-failed failures=2 retry_in_passes=0",
-        "version-rejected model=full version=2 reason=download-failed failures=3 retry_in_passes=4",
       ]);
       // Pass 1 took version 1 when version 2 failed; it served throughout.
       expect(servedVersions(modelsDir, "full")).toEqual(["1"]);
