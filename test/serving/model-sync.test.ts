@@ -224,11 +224,11 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
     expect(readdirSync(join(modelsDir, ".staging"))).toEqual([]);
   });
 
-  it("rejects a malformed models file line, naming the line and the allowed policies", async () => {
-    const { modelsDir, manifest } = setup(["linear newest 2"]);
+  it("rejects a malformed models file line, naming the line (after other models were synced) and the allowed policies", async () => {
+    const { modelsDir, manifest } = setup(["text specific 2", "linear newest 2"]);
     const result = await syncOnce(modelsDir, manifest);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/store-0\.models line 2: unknown policy "newest" for model "linear"; use latest, all or specific/);
+    expect(result.stderr).toMatch(/store-0\.models line 3: unknown policy "newest" for model "linear"; use latest, all or specific/);
   });
 
   it("never shows a partial version under its final name: downloads land in staging on the same volume, then are renamed", async () => {

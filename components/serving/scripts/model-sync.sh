@@ -178,19 +178,19 @@ list_versions() {
   found=""
   ignored=""
   ignored_count=0
-  while IFS= read -r line || [ -n "$line" ]; do
-    element=${line#"${line%%[! ]*}"}
+  while IFS= read -r json_line || [ -n "$json_line" ]; do
+    element=${json_line#"${json_line%%[! ]*}"}
     element=${element%,}
     case $element in
       '[' | ']' | '' | null) continue ;;
       \""$prefix"*/\")
-        name=${element#\""$prefix"}
-        name=${name%/\"}
+        folder=${element#\""$prefix"}
+        folder=${folder%/\"}
         ;;
-      *) name="" ;;
+      *) folder="" ;;
     esac
-    if is_version "$name"; then
-      found="$found $name"
+    if is_version "$folder"; then
+      found="$found $folder"
     else
       ignored_count=$((ignored_count + 1))
       [ "$ignored_count" -le "$IGNORED_NAMES_SHOWN" ] && ignored="$ignored $element"
@@ -291,12 +291,12 @@ verify_and_download() {
   paths="$WORK/paths"
   : >"$paths"
   set --
-  line_number=0
+  manifest_line=0
   file_count=0
   total_bytes=0
   while IFS= read -r entry || [ -n "$entry" ]; do
-    line_number=$((line_number + 1))
-    if [ "$line_number" -eq 1 ]; then
+    manifest_line=$((manifest_line + 1))
+    if [ "$manifest_line" -eq 1 ]; then
       if [ "$entry" != "$MANIFEST_HEADER" ]; then
         reject bad-manifest "_MANIFEST line 1 is not \"$MANIFEST_HEADER\""
         return 1
@@ -304,7 +304,7 @@ verify_and_download() {
       continue
     fi
     if ! parse_entry "$entry"; then
-      reject bad-manifest "_MANIFEST line $line_number: $entry_problem"
+      reject bad-manifest "_MANIFEST line $manifest_line: $entry_problem"
       return 1
     fi
     printf '%s\n' "$entry_path" >>"$paths"
@@ -328,10 +328,10 @@ verify_and_download() {
     return 1
   fi
 
-  line_number=0
+  manifest_line=0
   while IFS= read -r entry || [ -n "$entry" ]; do
-    line_number=$((line_number + 1))
-    [ "$line_number" -gt 1 ] || continue
+    manifest_line=$((manifest_line + 1))
+    [ "$manifest_line" -gt 1 ] || continue
     parse_entry "$entry"
     file="$incoming/$entry_path"
     shown=$(printable "$entry_path")
