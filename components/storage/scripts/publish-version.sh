@@ -92,15 +92,15 @@ trap 'rm -rf "$work"' EXIT
 # regular files and directories (links, devices, sockets) has no defined content to publish.
 control_chars=$(printf '\001\002\003\004\005\006\007\010\011\012\013\014\015\016\017\020\021\022\023\024\025\026\027\030\031\032\033\034\035\036\037\177')
 # (Counted by match, not by line: such a name may hold a newline.)
-bad_names=$(find "$source_dir" -name "*[$control_chars]*" -exec printf x \; | wc -c)
+bad_names=$(find -H "$source_dir" -name "*[$control_chars]*" -exec printf x \; | wc -c)
 [ "$bad_names" -eq 0 ] || fail "$source_dir: $bad_names file name(s) contain a control character (such as a newline or tab); rename them before publishing"
-not_regular=$(find "$source_dir" ! -type f ! -type d | head -n 1)
+not_regular=$(find -H "$source_dir" ! -type f ! -type d | head -n 1)
 [ -z "$not_regular" ] || fail "$not_regular is not a regular file or directory (symbolic links, devices and sockets are not published)"
 for reserved in _MANIFEST _SUCCESS; do
   [ ! -e "$source_dir/$reserved" ] || fail "$source_dir/$reserved: $reserved is written by publish-version.sh itself and cannot be part of the files"
 done
 
-find "$source_dir" -type f | LC_ALL=C sort >"$work/files"
+find -H "$source_dir" -type f | LC_ALL=C sort >"$work/files"
 file_count=$(wc -l <"$work/files")
 [ "$file_count" -gt 0 ] || fail "$source_dir has no files: nothing to publish"
 
