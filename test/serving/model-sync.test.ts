@@ -366,13 +366,14 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
       const { modelsDir, manifest } = setup([{ name: "numbers", versionPolicy: { latest: 1 } }]);
       const mark = s3.requests.mark();
       const sidecar = startWatch(modelsDir, manifest);
+      let stderr = "";
       try {
         await vi.waitFor(() => expect(modelListings("numbers", mark).length).toBeGreaterThanOrEqual(3), { timeout: 90_000, interval: 100 });
-        expect(servedVersions(modelsDir, "numbers")).toEqual(["5"]);
       } finally {
-        const { stderr } = await sidecar.stop();
-        expect(stderr.split("\n").filter((line) => line.includes("ignoring"))).toHaveLength(1);
+        stderr = (await sidecar.stop()).stderr;
       }
+      expect(servedVersions(modelsDir, "numbers")).toEqual(["5"]);
+      expect(stderr.split("\n").filter((line) => line.includes("ignoring"))).toHaveLength(1);
     });
   });
 
