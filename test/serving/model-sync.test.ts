@@ -142,6 +142,40 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
   /** Every request that concerns a model, since a mark of the request log. */
   const modelRequests = (model: string, from: number) => s3.requests.all(from).filter((r) => (r.kind === "list" ? r.query.get("prefix") ?? "" : r.key).startsWith(`models/${model}/`));
 
+  // The server itself (test/harness/seaweedfs-s3.ts), checked here so that one server serves the whole file.
+  describe("the S3-protocol server these tests run on", () => {
+    it("pages listings of more than 1,000 keys and common prefixes, and the AWS CLI follows every page", async () => {
+      const objects: Record<string, string> = {};
+      for (let v = 1; v <= 1_050; v++) objects[`paged/${v}/_SUCCESS`] = "";
+      await s3.putMany(objects);
+      const listing = async (args: string[]) => {
+        const mark = s3.requests.mark();
+        const result = await s3.aws(["s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", "paged/", ...args, "--output", "json"]);
+        expect(result.code, result.stderr).toBe(0);
+        const pages = s3.requests.all(mark).filter((r) => r.kind === "list" && r.query.get("prefix") === "paged/");
+        return { entries: JSON.parse(result.stdout) as string[], pages };
+      };
+      const keys = await listing(["--query", "Contents[].Key"]);
+      expect(keys.entries).toHaveLength(1_050);
+      expect(keys.pages).toHaveLength(2);
+      expect(keys.pages[1]!.query.get("continuation-token")).toBeTruthy();
+      const prefixes = await listing(["--delimiter", "/", "--query", "CommonPrefixes[].Prefix"]);
+      expect(prefixes.entries).toHaveLength(1_050);
+      expect(prefixes.pages).toHaveLength(2);
+    });
+
+    it("stores keys with newlines and glob characters, and the CLI's JSON output escapes them", async () => {
+      const hostile = "hostile/README\nhostile/9/_SUCCESS";
+      await s3.put(hostile, "x");
+      await s3.put("hostile/1/vocab [v2] *.txt?", "y");
+      expect(await s3.keys("hostile/")).toEqual(["hostile/1/vocab [v2] *.txt?", hostile]);
+      const listed = await s3.aws(["s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", "hostile/", "--delimiter", "/", "--query", "CommonPrefixes[].Prefix", "--output", "json"]);
+      expect(listed.stdout).toContain('"hostile/README\\nhostile/"');
+      expect(JSON.parse(listed.stdout)).toEqual(["hostile/1/", "hostile/README\nhostile/"]);
+      expect((await s3.get("hostile/1/vocab [v2] *.txt?"))?.toString()).toBe("y");
+    });
+  });
+
   // ("all" is in the test of failures below, with labelled versions.)
   it("latest n and specific: syncs exactly the wanted complete versions, verified, with every file", async () => {
     const { modelsDir, manifest } = setup([
