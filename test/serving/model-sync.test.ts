@@ -330,7 +330,7 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
 
       await vi.waitFor(() => expect(look()).toEqual(["1"]), { timeout: 90_000, interval: 20 });
       await s3.put("models/watched/2/_SUCCESS", successMarker(manifestText(versionFiles("watched", 2, 24))));
-      await vi.waitFor(() => expect(look()).toEqual(["2"]), { timeout: 90_000, interval: 5 });
+      await vi.waitFor(() => expect(look()).toEqual(["2"]), { timeout: 90_000, interval: 20 });
       expect(partialSightings).toEqual([]);
       await vi.waitFor(() => expect(sidecar!.output()).toMatch(/model "watched": removed version 1/), { timeout: 30_000, interval: 20 });
 
