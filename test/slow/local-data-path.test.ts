@@ -303,7 +303,8 @@ describe("the local stack's data path: trainer -> upload -> SeaweedFS -> sync ->
       const { trainer, agent } = await training.finished();
       expect(trainer.code, trainer.stderr).toBe(0);
       expect(agent.stderr).toMatch(/upload attempt 1 failed; retrying in 10s[^]*publish-version: s3:\/\/models\/models\/linear\/2\/ is complete/);
-      await until("version 2 in the models directory", () => servedVersions(modelsDir).includes("2"), 30_000);
+      // The directory appears a moment before the sidecar logs it; stopping in between would lose the line.
+      await until("version 2 in the models directory, logged", () => servedVersions(modelsDir).includes("2") && sidecar.output().includes('model "linear": version 2 is in place'), 30_000);
     } finally {
       clearInterval(sampler);
     }
