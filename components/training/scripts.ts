@@ -1,6 +1,7 @@
 /** The container scripts TrainingJob ships to its pods (real files next to this module; see scripts/). */
 import { loadContainerScripts, SCRIPTS_MOUNT_PATH } from "../common/container-scripts";
 import { packagePath } from "../common/package-files";
+import { publishVersionScripts } from "../storage/version-publishing";
 
 /** Directory of the scripts in this package. */
 export const TRAINING_SCRIPTS_DIR = packagePath("components", "training", "scripts");
@@ -12,13 +13,16 @@ export const TRAINING_SCRIPTS = {
   storeAgent: "store-agent.sh",
   /** `restore` / `save` of $CHECKPOINT_DIR (AWS CLI image). */
   checkpoints: "checkpoints.sh",
-  /** Upload of $MODEL_EXPORT_DIR with `_SUCCESS` last (AWS CLI image). */
+  /** Upload of $MODEL_EXPORT_DIR as a model version, through the store's `publish-version.sh` (AWS CLI image). */
   uploadModel: "upload-model.sh",
 } as const;
 
-/** ConfigMap data: file name -> script. */
+/**
+ * ConfigMap data: file name -> script. The training scripts, plus the store's uploader
+ * (`PUBLISH_VERSION_SCRIPT`, from components/storage/scripts) that upload-model.sh calls beside itself.
+ */
 export function trainingScripts(): Record<string, string> {
-  return loadContainerScripts(TRAINING_SCRIPTS_DIR, Object.values(TRAINING_SCRIPTS));
+  return { ...loadContainerScripts(TRAINING_SCRIPTS_DIR, Object.values(TRAINING_SCRIPTS)), ...publishVersionScripts() };
 }
 
 /** Path of a script inside the containers. */

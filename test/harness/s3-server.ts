@@ -6,6 +6,10 @@
  * The AWS CLI is used by absolute path because another `aws` (e.g. a pyenv shim) may come first on PATH.
  * Debian's AWS CLI (2.9) predates the `AWS_ENDPOINT_URL*` variables, so scripts must pass `--endpoint-url`
  * themselves when `S3_ENDPOINT` is set, which is what they do in-cluster too.
+ *
+ * s3rver 3.7.1 answers 500 to any listing that needs a second page (its continuation token uses a cipher
+ * OpenSSL 3 no longer offers), so it cannot show what a script does with listings over 1,000 keys. Tests
+ * of listings use SeaweedFS instead (`startSeaweedS3`, seaweedfs-s3.ts), which paginates as S3 does.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -22,16 +22,25 @@ describe("the tools npm test needs", () => {
     const bin = path.join(dir, "bin");
     fakeTool(bin, "protoc");
     fakeTool(bin, "openssl");
+    fakeTool(bin, "go");
     const aws = fakeTool(path.join(dir, "elsewhere"), "aws");
     expect(missingTestPrerequisites({ PATH: bin, ML_PLATFORM_AWS_CLI: aws })).toEqual([]);
+    // A SeaweedFS `weed` of one's own needs no Go.
+    const weed = fakeTool(path.join(dir, "seaweedfs"), "weed");
+    const withoutGo = path.join(dir, "bin-without-go");
+    fakeTool(withoutGo, "protoc");
+    fakeTool(withoutGo, "openssl");
+    expect(missingTestPrerequisites({ PATH: withoutGo, ML_PLATFORM_AWS_CLI: aws, SEAWEEDFS_WEED: weed })).toEqual([]);
   });
 
   it("names every missing one at once, each with how to install it", () => {
     const problems = missingTestPrerequisites({ PATH: path.join(dir, "empty"), ML_PLATFORM_AWS_CLI: path.join(dir, "no", "aws") });
-    expect(problems).toHaveLength(3);
+    expect(problems).toHaveLength(4);
     expect(problems[0]).toMatch(/^protoc .* is not on PATH: .* Debian\/Ubuntu `sudo apt-get install protobuf-compiler`, macOS `brew install protobuf`\.$/);
     expect(problems[1]).toMatch(new RegExp(`^the AWS CLI v2 is not at ${path.join(dir, "no", "aws")}: .*sudo apt-get install awscli.*then set ML_PLATFORM_AWS_CLI=<path of that aws>\\.$`));
     expect(problems[2]).toMatch(/^openssl is not on PATH: .*sudo apt-get install openssl/);
+    expect(problems[3]).toMatch(/^Go is not on PATH: the model sync's tests run SeaweedFS's weed, .*or set SEAWEEDFS_WEED=<path of a weed>\.$/);
+    expect(missingTestPrerequisites({ PATH: path.join(dir, "empty"), ML_PLATFORM_AWS_CLI: path.join(dir, "no", "aws"), SEAWEEDFS_WEED: path.join(dir, "no", "weed") })[3]).toMatch(/^SEAWEEDFS_WEED names .*no\/weed, which is not an executable/);
   });
 
   it("the pretest script stops npm test with that list (exit 1) before any test runs", async () => {
@@ -39,7 +48,7 @@ describe("the tools npm test needs", () => {
     const tsNode = path.join(REPO_ROOT, "node_modules", "ts-node", "dist", "bin.js");
     const result = await run(process.execPath, [tsNode, "--transpile-only", path.join(__dirname, "check.ts")], { env, cwd: REPO_ROOT, timeoutMs: 30_000 });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^npm test: 3 prerequisite\(s\) missing \(\.ci\/run installs them all\):\n {2}- protoc [^\n]*\n {2}- the AWS CLI v2 [^\n]*\n {2}- openssl [^\n]*\n$/);
+    expect(result.stderr).toMatch(/^npm test: 4 prerequisite\(s\) missing \(\.ci\/run installs them all\):\n {2}- protoc [^\n]*\n {2}- the AWS CLI v2 [^\n]*\n {2}- openssl [^\n]*\n {2}- Go is not on PATH[^\n]*\n$/);
   }, 30_000);
 
   it("the AWS CLI path is overridable: ML_PLATFORM_AWS_CLI, else Debian's /usr/bin/aws", () => {

@@ -7,9 +7,10 @@
  * - the store's bucket Job and both grant checks (training: write grant, serving: read grant);
  * - the serving's init sync container, which holds the pod while the store has no complete version;
  * - the training pod: the example trainer (TensorFlow CPU) under the entrypoint wrapper, and the store agent
- *   sidecar that uploads the export with upload-model.sh (write grant), `_SUCCESS` last;
- * - the serving's init sync (model-sync.sh once, read grant) bringing version 1 into the directory TF Serving
- *   reads, where it loads and answers the smoke fixture;
+ *   sidecar that publishes the export with upload-model.sh and publish-version.sh (write grant): the files, their
+ *   `_MANIFEST`, `_SUCCESS` last;
+ * - the serving's init sync (model-sync.sh once, read grant) bringing version 1, verified against its manifest,
+ *   into the directory TF Serving reads, where it loads and answers the smoke fixture;
  * - version 2 with the stack set to follow new versions (`latest: 2`): the sync sidecar (model-sync.sh
  *   watch) adds it beside version 1, and only once complete, even while an upload attempt has failed
  *   before `_SUCCESS`; and through the promotion path (both versions pinned), a new pod fetches both.
@@ -27,6 +28,7 @@ import { AWS_CLI, type CommandResult, requireAwsCli, run } from "../harness/s3-s
 import { credentialOf, renderedFragments, type SeaweedFsServer, startSeaweedFs } from "../harness/seaweedfs-server";
 import { stackConfig } from "../harness/stack-config";
 import { PYTHON, QUIET_TENSORFLOW, requireTensorflow } from "../harness/tensorflow";
+import { publishedVersion } from "../harness/version-manifest";
 
 const NAMESPACE = "ml";
 const JOB = "kubernetes:batch/v1:Job";
@@ -71,6 +73,13 @@ function tree(root: string): Record<string, string> {
   };
   walk(root);
   return out;
+}
+
+/** What a synced version directory holds: the exported files, and the manifest and marker they were published with. */
+function publishedTree(exportDir: string): Record<string, string> {
+  const files: Record<string, Buffer> = {};
+  for (const path of Object.keys(tree(exportDir))) files[path] = readFileSync(join(exportDir, path));
+  return Object.fromEntries(Object.entries(publishedVersion(files)).map(([path, body]) => [path, Buffer.from(body).toString("latin1")]));
 }
 
 /** Version directories TF Serving would see for a model. */
@@ -220,11 +229,11 @@ describe("the local stack's data path: trainer -> upload -> SeaweedFS -> sync ->
     const aws = awsCli("aws-training-v1");
     const { trainer, agent } = await startTrainingPod(pod, aws.path).finished();
     expect(trainer.code, trainer.stderr).toBe(0);
-    expect(agent.stderr).toMatch(/upload-model: s3:\/\/models\/models\/linear\/1\/ is complete/);
+    expect(agent.stderr).toMatch(/publish-version: s3:\/\/models\/models\/linear\/1\/ is complete \(manifest sha256 [0-9a-f]{64}\)/);
 
     const exported = tree(pod.volumeDir("export"));
     expect(Object.keys(exported)).toEqual(expect.arrayContaining(["saved_model.pb", "variables/variables.index"]));
-    expect(await storeKeys("models/linear/1/")).toEqual(["_SUCCESS", ...Object.keys(exported)].map((f) => `models/linear/1/${f}`).sort());
+    expect(await storeKeys("models/linear/1/")).toEqual(["_MANIFEST", "_SUCCESS", ...Object.keys(exported)].map((f) => `models/linear/1/${f}`).sort());
     expect(aws.calls().at(-1)).toMatch(/ s3 cp --only-show-errors \S+ s3:\/\/models\/models\/linear\/1\/_SUCCESS$/);
   }, 300_000);
 
@@ -242,7 +251,7 @@ describe("the local stack's data path: trainer -> upload -> SeaweedFS -> sync ->
     expect(pod.container("tf-serving").volumeMounts).toContainEqual({ name: "models", mountPath: "/models", readOnly: true });
     const modelsDir = pod.volumeDir("models");
     expect(servedVersions(modelsDir)).toEqual(["1"]);
-    expect(tree(join(modelsDir, "linear", "1"))).toEqual({ ...tree(training1.volumeDir("export")), _SUCCESS: "" });
+    expect(tree(join(modelsDir, "linear", "1"))).toEqual(publishedTree(training1.volumeDir("export")));
 
     const [y] = await predictions(join(modelsDir, "linear", "1"));
     expectFixtureAnswers(y!);
@@ -293,8 +302,9 @@ describe("the local stack's data path: trainer -> upload -> SeaweedFS -> sync ->
       // The agent's retry completes the upload; the sidecar then adds version 2 beside version 1.
       const { trainer, agent } = await training.finished();
       expect(trainer.code, trainer.stderr).toBe(0);
-      expect(agent.stderr).toMatch(/upload attempt 1 failed; retrying in 10s[^]*upload-model: s3:\/\/models\/models\/linear\/2\/ is complete/);
-      await until("version 2 in the models directory", () => servedVersions(modelsDir).includes("2"), 30_000);
+      expect(agent.stderr).toMatch(/upload attempt 1 failed; retrying in 10s[^]*publish-version: s3:\/\/models\/models\/linear\/2\/ is complete/);
+      // The directory appears a moment before the sidecar logs it; stopping in between would lose the line.
+      await until("version 2 in the models directory, logged", () => servedVersions(modelsDir).includes("2") && sidecar.output().includes('model "linear": version 2 is in place'), 30_000);
     } finally {
       clearInterval(sampler);
     }
@@ -306,7 +316,7 @@ describe("the local stack's data path: trainer -> upload -> SeaweedFS -> sync ->
     expect(incomplete).toEqual([]);
     expect(servedVersions(modelsDir)).toEqual(["1", "2"]);
     expect(tree(join(modelsDir, "linear", "1"))).toEqual(version1);
-    expect(tree(join(modelsDir, "linear", "2"))).toEqual({ ...tree(training2!.volumeDir("export")), _SUCCESS: "" });
+    expect(tree(join(modelsDir, "linear", "2"))).toEqual(publishedTree(training2!.volumeDir("export")));
     const [y1, y2] = await predictions(join(modelsDir, "linear", "1"), join(modelsDir, "linear", "2"));
     expectFixtureAnswers(y1!);
     expectFixtureAnswers(y2!);

@@ -8,11 +8,22 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TRAINING_SCRIPTS, TRAINING_SCRIPTS_DIR } from "../../components/training/scripts";
+import { TRAINING_SCRIPTS, trainingScripts } from "../../components/training/scripts";
 import { AWS_CLI, type CommandResult, run, type RunningProcess, type S3TestServer, startProcess } from "../harness/s3-server";
 import { BUCKET, container, envOf, renderedRoles, type TestArgs, trainingRun } from "./fixtures";
 
-export const script = (file: string) => join(TRAINING_SCRIPTS_DIR, file);
+let scriptsDir: string | undefined;
+/**
+ * A training script as the pods run it: from the scripts ConfigMap TrainingJob ships (written out once per
+ * test process), where upload-model.sh finds the store's publish-version.sh beside it.
+ */
+export function script(file: string): string {
+  if (!scriptsDir) {
+    scriptsDir = mkdtempSync(join(tmpdir(), "training-scripts-"));
+    for (const [name, content] of Object.entries(trainingScripts())) writeFileSync(join(scriptsDir, name), content, { mode: 0o555 });
+  }
+  return join(scriptsDir, file);
+}
 
 /**
  * An `aws` that appends its arguments to a log, then runs the real AWS CLI. With AWS_FAIL_AFTER_CALLS=n

@@ -39,13 +39,18 @@ const train = (exitCode = 0) => [
 ];
 
 describe.concurrent("store agent and entrypoint wrapper in one pod", { timeout: 90_000 }, () => {
-  it("after the command succeeds, the pod completes only once the export is in the store with _SUCCESS last", async () => {
+  it("after the command succeeds, the pod completes only once the export is in the store with its manifest, _SUCCESS last", async () => {
     const aws = awsCli();
     const pod = await runPod({ env: { ...single(3), restore: undefined }, volumes: podVolumes(), s3, awsCli: aws.path, command: train() });
     expect(pod.trainer.stderr).toContain("waiting for the store agent");
     expect(pod.trainer.code).toBe(0);
     expect(pod.agent.stderr).toContain("done (status 0)");
-    expect(await keys("models/linear/3/")).toEqual(["models/linear/3/_SUCCESS", "models/linear/3/saved_model.pb", "models/linear/3/variables/variables.index"]);
+    expect(await keys("models/linear/3/")).toEqual([
+      "models/linear/3/_MANIFEST",
+      "models/linear/3/_SUCCESS",
+      "models/linear/3/saved_model.pb",
+      "models/linear/3/variables/variables.index",
+    ]);
     expect(aws.calls().at(-1)).toMatch(/s3:\/\/acme-models\/models\/linear\/3\/_SUCCESS$/);
     // The last checkpoint was saved too.
     expect(await storeObject(s3, "checkpoints/linear/3/ckpt-100")).toBe("step 100\n");
@@ -77,13 +82,14 @@ describe.concurrent("store agent and entrypoint wrapper in one pod", { timeout: 
       s3,
       awsCli: aws.path,
       command: ["sh", "-c", 'echo graph > "$MODEL_EXPORT_DIR/saved_model.pb"'],
-      // The third AWS CLI call (writing _SUCCESS) fails once; retry after 1 s instead of 10.
-      agentEnv: { AWS_FAIL_CALL: "3", ML_PLATFORM_UPLOAD_RETRY_SECONDS: "1" },
+      // The fourth AWS CLI call (writing _SUCCESS, after the check, the files and _MANIFEST) fails once;
+      // retry after 1 s instead of 10.
+      agentEnv: { AWS_FAIL_CALL: "4", ML_PLATFORM_UPLOAD_RETRY_SECONDS: "1" },
     });
     expect(pod.agent.stderr).toMatch(/simulated store hiccup[\s\S]*upload attempt 1 failed; retrying in 1s/);
     expect(pod.trainer.code).toBe(0);
-    expect(await keys("models/linear/7/")).toEqual(["models/linear/7/_SUCCESS", "models/linear/7/saved_model.pb"]);
-    expect(aws.calls()).toHaveLength(6);
+    expect(await keys("models/linear/7/")).toEqual(["models/linear/7/_MANIFEST", "models/linear/7/_SUCCESS", "models/linear/7/saved_model.pb"]);
+    expect(aws.calls()).toHaveLength(8);
   });
 
   it("saves checkpoints while training runs, and a restarted pod restores them before the command starts", async () => {
@@ -126,7 +132,7 @@ describe.concurrent("store agent and entrypoint wrapper in one pod", { timeout: 
     expect(second.restore?.stderr).toMatch(/restored s3:\/\/acme-models\/checkpoints\/linear\/6\/ .*\(1 files\)/);
     expect(second.trainer.stdout).toContain("resuming at step 50");
     expect(second.trainer.code).toBe(0);
-    expect(await keys("models/linear/6/")).toEqual(["models/linear/6/_SUCCESS", "models/linear/6/saved_model.pb"]);
+    expect(await keys("models/linear/6/")).toEqual(["models/linear/6/_MANIFEST", "models/linear/6/_SUCCESS", "models/linear/6/saved_model.pb"]);
   });
 
   it("only the exporting pod uploads: the other pods of the role finish without waiting for the store", async () => {
@@ -144,6 +150,6 @@ describe.concurrent("store agent and entrypoint wrapper in one pod", { timeout: 
     const exporter = await runPod({ env: ddp, volumes: podVolumes(), s3, awsCli: awsCli().path, command: exportOnly, index: 0, trainerEnv });
     expect(exporter.trainer.stderr).toContain("(exporter: true)");
     expect(exporter.trainer.code).toBe(0);
-    expect(await keys("models/ddp-model/3/")).toEqual(["models/ddp-model/3/_SUCCESS", "models/ddp-model/3/saved_model.pb"]);
+    expect(await keys("models/ddp-model/3/")).toEqual(["models/ddp-model/3/_MANIFEST", "models/ddp-model/3/_SUCCESS", "models/ddp-model/3/saved_model.pb"]);
   });
 });

@@ -7,6 +7,7 @@ import { ModelStore } from "../../components/storage/model-store";
 import { InClusterModelStore } from "../../components/storage/in-cluster/in-cluster-model-store";
 import { JobSetController } from "../../components/training/jobset-controller";
 import { TRAINING_SCRIPTS_DIR } from "../../components/training/scripts";
+import { PUBLISH_VERSION_SCRIPT, STORE_SCRIPTS_DIR } from "../../components/storage/version-publishing";
 import { TrainingJob } from "../../components/training/training-job";
 import { STORE_AGENT_IMAGE } from "../../components/training/workload";
 import type { PolicyDocument } from "../../components/storage/s3-policies";
@@ -66,8 +67,12 @@ describe("single-pod TensorFlow job with the defaults", async () => {
 
   it("ships the container scripts as they are in the package", () => {
     const data = run.get("kubernetes:core/v1:ConfigMap").inputs.data;
-    expect(Object.keys(data).sort()).toEqual(["checkpoints.sh", "entrypoint.sh", "store-agent.sh", "upload-model.sh"]);
-    for (const file of Object.keys(data)) expect(data[file]).toBe(readFileSync(join(TRAINING_SCRIPTS_DIR, file), "utf8"));
+    expect(Object.keys(data).sort()).toEqual(["checkpoints.sh", "entrypoint.sh", "publish-version.sh", "store-agent.sh", "upload-model.sh"]);
+    // The store's uploader comes from components/storage/scripts, the others from the training scripts.
+    for (const file of Object.keys(data)) {
+      const dir = file === PUBLISH_VERSION_SCRIPT ? STORE_SCRIPTS_DIR : TRAINING_SCRIPTS_DIR;
+      expect(data[file]).toBe(readFileSync(join(dir, file), "utf8"));
+    }
   });
 
   it("waits for completion with Pulumi's 10-minute limit, retries 3 times, and does not count disruptions", () => {
