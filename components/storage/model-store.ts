@@ -2,11 +2,20 @@ import * as aws from "@pulumi/aws";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IssueCollector, modelNameProblem, modelVersionProblem } from "../common/validation";
-import { type GrantOptions, type ModelAccessGrant, type ModelAccessGrantArgs, type ModelStoreBackend, modelKeyPrefix } from "./model-store-backend";
+import {
+  addGrantCoverageProblems,
+  type GrantOptions,
+  grantScopes,
+  type ModelAccessGrant,
+  type ModelAccessGrantArgs,
+  type ModelStoreBackend,
+  modelKeyPrefix,
+  scopeKeyPrefix,
+} from "./model-store-backend";
 import {
   bucketNameProblems,
   denyInsecureTransportPolicy,
-  grantPrefixes,
+  grantPrefixAccess,
   lifecycleRules,
   modelAccessPolicy,
   podIdentityTrustPolicy,
@@ -59,6 +68,15 @@ export interface PodIdentityGrant extends ModelAccessGrant {
   readonly role: aws.iam.Role;
   readonly policy: aws.iam.RolePolicy;
   readonly association: aws.eks.PodIdentityAssociation;
+}
+
+/** The role's description: what the grant covers, e.g. "write models/linear/, checkpoints/linear/". */
+export function grantDescription(args: Pick<ModelAccessGrantArgs, "access" | "models" | "checkpoints" | "scopes">): string {
+  const byAccess = (access: string) => grantScopes(args).filter((s) => s.access === access).map(scopeKeyPrefix);
+  return (["read", "write"] as const)
+    .filter((access) => byAccess(access).length > 0)
+    .map((access) => `${access} ${byAccess(access).join(", ")}`)
+    .join("; ");
 }
 
 const DEFAULT_NONCURRENT_VERSION_DAYS = 30;
@@ -197,12 +215,7 @@ export class ModelStore extends pulumi.ComponentResource implements ModelStoreBa
    */
   grantAccess(name: string, args: ModelAccessGrantArgs, opts: GrantOptions = {}): PodIdentityGrant {
     const issues = new IssueCollector();
-    if (args.access !== "read" && args.access !== "write") issues.add("access", `must be "read" or "write" (got ${JSON.stringify(args.access)})`);
-    if (args.models.length === 0) issues.add("models", "must name at least one model");
-    args.models.forEach((m, i) => {
-      const problem = modelNameProblem(m);
-      if (problem) issues.add(`models[${i}]`, problem);
-    });
+    addGrantCoverageProblems(issues, args);
     if (!args.serviceAccount.namespace) issues.add("serviceAccount.namespace", "is required");
     if (!args.serviceAccount.name) issues.add("serviceAccount.name", "is required");
     issues.throwIfAny(`ModelStore "${this.storeName}" grantAccess("${name}")`);
@@ -211,7 +224,7 @@ export class ModelStore extends pulumi.ComponentResource implements ModelStoreBa
     const role = new aws.iam.Role(
       `${name}-role`,
       {
-        description: `${args.access} access to models ${args.models.join(", ")} for ${args.serviceAccount.namespace}/${args.serviceAccount.name}`,
+        description: `${grantDescription(args)} for ${args.serviceAccount.namespace}/${args.serviceAccount.name}`.slice(0, 1000),
         assumeRolePolicy: pulumi.output(args.serviceAccount.clusterName).apply((clusterName) =>
           JSON.stringify(podIdentityTrustPolicy({ clusterName, namespace: args.serviceAccount.namespace, serviceAccount: args.serviceAccount.name })),
         ),
@@ -219,14 +232,14 @@ export class ModelStore extends pulumi.ComponentResource implements ModelStoreBa
       },
       parentOpts,
     );
-    const prefixes = grantPrefixes(args.models, args.checkpoints ?? false);
+    const grants = grantPrefixAccess(args);
     const policy = new aws.iam.RolePolicy(
       `${name}-policy`,
       {
         role: role.id,
         policy: pulumi
           .all([this.bucketArn, this.kmsKeyArn])
-          .apply(([bucketArn, kmsKeyArn]) => JSON.stringify(modelAccessPolicy({ bucketArn, access: args.access, prefixes, kmsKeyArn }))),
+          .apply(([bucketArn, kmsKeyArn]) => JSON.stringify(modelAccessPolicy({ bucketArn, grants, kmsKeyArn }))),
       },
       parentOpts,
     );

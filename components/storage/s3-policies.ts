@@ -2,7 +2,7 @@
  * Pure builders for the S3 model store: bucket-name rules, bucket policy, lifecycle rules and the
  * least-privilege IAM documents behind EKS Pod Identity grants. No Pulumi resources here.
  */
-import { checkpointKeyPrefix, type ModelAccess, modelKeyPrefix } from "./model-store-backend";
+import { checkpointKeyPrefix, grantScopes, type ModelAccess, type ModelAccessGrantArgs, modelKeyPrefix, scopeKeyPrefix } from "./model-store-backend";
 
 export interface PolicyStatement {
   Sid?: string;
@@ -97,14 +97,32 @@ export function grantPrefixes(models: readonly string[], checkpoints: boolean): 
 export const READ_OBJECT_ACTIONS = ["s3:GetObject"];
 export const WRITE_OBJECT_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload"];
 
-export interface ModelAccessPolicyArgs {
-  bucketArn: string;
+/** A key prefix (ending in "/") and the access to it. */
+export interface PrefixAccess {
+  prefix: string;
   access: ModelAccess;
-  /** Key prefixes, each ending in "/". */
-  prefixes: readonly string[];
+}
+
+/** What a grant covers as key prefixes with their access (scopeKeyPrefix of each of grantScopes). */
+export function grantPrefixAccess(args: Pick<ModelAccessGrantArgs, "access" | "models" | "checkpoints" | "scopes">): PrefixAccess[] {
+  return grantScopes(args).map((scope) => ({ prefix: scopeKeyPrefix(scope), access: scope.access }));
+}
+
+export type ModelAccessPolicyArgs = {
+  bucketArn: string;
   /** The bucket's customer managed KMS key, when it has one. */
   kmsKeyArn?: string;
-}
+} & (
+  | {
+      access: ModelAccess;
+      /** Key prefixes, each ending in "/", all with `access`. */
+      prefixes: readonly string[];
+    }
+  | {
+      /** Key prefixes, each ending in "/", each with its own access. */
+      grants: readonly PrefixAccess[];
+    }
+);
 
 /**
  * Least-privilege identity policy for a grant: list only under the prefixes, read their objects and, for
@@ -112,29 +130,31 @@ export interface ModelAccessPolicyArgs {
  * on the caller's behalf (decrypt to read; generate data keys to write, decrypt for multipart uploads).
  */
 export function modelAccessPolicy(args: ModelAccessPolicyArgs): PolicyDocument {
-  if (args.prefixes.length === 0) throw new Error("modelAccessPolicy: at least one prefix is required");
-  const listPrefixes = args.prefixes.flatMap((p) => [p, `${p}*`]);
-  const objectArns = args.prefixes.map((p) => `${args.bucketArn}/${p}*`);
+  const grants = "grants" in args ? args.grants : args.prefixes.map((prefix) => ({ prefix, access: args.access }));
+  if (grants.length === 0) throw new Error("modelAccessPolicy: at least one prefix is required");
+  for (const { prefix } of grants) {
+    if (!prefix.endsWith("/") || prefix.startsWith("/")) throw new Error(`modelAccessPolicy: prefix "${prefix}" must end with "/" and not start with "/"`);
+  }
+  const prefixes = [...new Set(grants.map((g) => g.prefix))];
+  const writable = [...new Set(grants.filter((g) => g.access === "write").map((g) => g.prefix))];
   const statements: PolicyStatement[] = [
     {
       Sid: "ListModelPrefixes",
       Effect: "Allow",
       Action: "s3:ListBucket",
       Resource: args.bucketArn,
-      Condition: { StringLike: { "s3:prefix": listPrefixes } },
+      Condition: { StringLike: { "s3:prefix": prefixes.flatMap((p) => [p, `${p}*`]) } },
     },
-    {
-      Sid: args.access === "write" ? "ReadWriteModelObjects" : "ReadModelObjects",
-      Effect: "Allow",
-      Action: args.access === "write" ? [...READ_OBJECT_ACTIONS, ...WRITE_OBJECT_ACTIONS] : [...READ_OBJECT_ACTIONS],
-      Resource: objectArns,
-    },
+    { Sid: "ReadModelObjects", Effect: "Allow", Action: [...READ_OBJECT_ACTIONS], Resource: prefixes.map((p) => `${args.bucketArn}/${p}*`) },
   ];
+  if (writable.length > 0) {
+    statements.push({ Sid: "WriteModelObjects", Effect: "Allow", Action: [...WRITE_OBJECT_ACTIONS], Resource: writable.map((p) => `${args.bucketArn}/${p}*`) });
+  }
   if (args.kmsKeyArn) {
     statements.push({
       Sid: "UseBucketKey",
       Effect: "Allow",
-      Action: args.access === "write" ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"],
+      Action: writable.length > 0 ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"],
       Resource: args.kmsKeyArn,
     });
   }

@@ -211,6 +211,30 @@ describe("InClusterModelStore.grantAccess", () => {
     expect(identity.actions).toEqual(grantActions("models", "write", ["models/linear/", "checkpoints/linear/"]));
   });
 
+  it("gives a scoped grant each area with its own access: read one version, write only its mobile folder", async () => {
+    const run = await runInMocks(() =>
+      new InClusterModelStore("models").grantAccess("linear-mobile", {
+        access: "read",
+        models: [],
+        scopes: [
+          { area: "models", model: "linear", version: 3, access: "read" },
+          { area: "mobile", model: "linear", version: 3, access: "write" },
+        ],
+        serviceAccount: training,
+      }),
+    );
+    const identity = grantIdentityOf(run, "linear-mobile");
+    const can = (action: "Read" | "Write" | "List", key: string) => seaweedAllows(identity.actions, { action, bucket: "models", key });
+    expect(can("Read", "models/linear/3/saved_model.pb")).toBe(true);
+    expect(can("List", "models/linear/3/")).toBe(true);
+    expect(can("Write", "mobile/linear/3/model.tflite")).toBe(true);
+    expect(can("Write", "models/linear/3/saved_model.pb")).toBe(false);
+    expect(can("Read", "models/linear/30/saved_model.pb")).toBe(false);
+    expect(can("Write", "mobile/linear/4/model.tflite")).toBe(false);
+    // The grant's check Job tries the first prefix it covers.
+    expect(JSON.stringify(run.get("kubernetes:batch/v1:Job", "linear-mobile-store-check").inputs)).toContain("models/linear/3/");
+  });
+
   it("adds the identity to the store's Secret with a patch, and checks the credential before workloads use it", async () => {
     const run = await storeWithGrants();
     const patch = run.get("kubernetes:core/v1:SecretPatch", "linear-serving-store-identity");
@@ -330,7 +354,10 @@ describe("InClusterModelStore validation", () => {
     expect(bad.message).toMatch(/serviceAccount\.name: is required/);
     expect(bad.run.ofType("kubernetes:core/v1:SecretPatch")).toEqual([]);
 
-    expect((await failure(grant("g", { models: [] }))).message).toMatch(/models: must name at least one model/);
+    expect((await failure(grant("g", { models: [] }))).message).toMatch(/models: must name at least one model \(or give scopes\)/);
+    expect((await failure(grant("g", { models: [], scopes: [{ area: "logs", model: "x", access: "delete" as "read" }] }))).message).toMatch(
+      /scopes\[0\]\.access: must be "read", "write" \(got "delete"\)/,
+    );
 
     const duplicate = await failure(() => {
       const store = new InClusterModelStore("models");

@@ -15,7 +15,7 @@ const SCRIPTS = join(__dirname, "../../components/storage/in-cluster/scripts");
 const script = (name: string) => join(SCRIPTS, name);
 
 const admin = adminIdentity({ accessKey: "ADMINKEY", secretKey: "adminsecret" });
-const reader = grantIdentity({ grantName: "serving", bucket: "models", access: "read", prefixes: ["models/linear/"], credential: { accessKey: "READKEY", secretKey: "readsecret" } });
+const reader = grantIdentity({ grantName: "serving", bucket: "models", grants: [{ prefix: "models/linear/", access: "read" }], credential: { accessKey: "READKEY", secretKey: "readsecret" } });
 
 /** A directory laid out like a Kubernetes Secret volume: keys are symlinks into a hidden ..data dir. */
 function secretVolume(fragments: Record<string, string>): string {

@@ -181,8 +181,27 @@ describe("ModelStore.grantAccess (EKS Pod Identity)", () => {
       const store = new ModelStore("models", { bucketName: "acme-models" });
       expect(() => store.grantAccess("g", { access: "read", models: [], serviceAccount })).toThrow(/models: must name at least one model/);
       expect(() => store.grantAccess("g", { access: "read", models: ["Linear Model"], serviceAccount })).toThrow(/models\[0\]: model name "Linear Model"/);
-      expect(() => store.grantAccess("g", { access: "admin" as "read", models: ["a"], serviceAccount })).toThrow(/access: must be "read" or "write"/);
+      expect(() => store.grantAccess("g", { access: "admin" as "read", models: ["a"], serviceAccount })).toThrow(/access: must be "read", "write" \(got "admin"\)/);
+      const badScope = { area: "tensorboard" as "logs", model: "Linear", version: 0, access: "all" as "read" };
+      const scoped = () => store.grantAccess("g", { access: "read", models: [], scopes: [badScope], serviceAccount });
+      expect(scoped).toThrow(/scopes\[0\]\.area: must be "models", "checkpoints", "logs", "mobile" \(got "tensorboard"\)/);
+      expect(scoped).toThrow(/scopes\[0\]\.model: model name "Linear" is invalid/);
+      expect(scoped).toThrow(/scopes\[0\]\.version: model version 0 is invalid/);
+      expect(scoped).toThrow(/scopes\[0\]\.access: must be "read", "write" \(got "all"\)/);
     });
     expect(run.ofType("aws:iam/role:Role")).toEqual([]);
+  });
+
+  it("a scoped grant (a training's own logs beside its models) is one role, described by what it covers", async () => {
+    const run = await runInMocks(() => {
+      const store = new ModelStore("models", { bucketName: "acme-models" });
+      return store.grantAccess("trainer", { access: "write", models: ["linear"], scopes: [{ area: "logs", model: "linear", version: 7, access: "write" }], serviceAccount });
+    });
+    expect(run.ofType("aws:iam/role:Role")).toHaveLength(1);
+    expect(run.get("aws:iam/role:Role").inputs.description).toBe("write models/linear/, logs/linear/7/ for ml/linear-serving");
+    const policy = JSON.parse(run.get("aws:iam/rolePolicy:RolePolicy").inputs.policy) as PolicyDocument;
+    const key = (k: string) => `arn:aws:s3:::acme-models/${k}`;
+    expect(isAllowed(policy, { action: "s3:PutObject", resource: key("logs/linear/7/worker-0/events.out.tfevents.1") })).toBe(true);
+    expect(isAllowed(policy, { action: "s3:PutObject", resource: key("logs/linear/6/worker-0/events.out.tfevents.1") })).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   bucketNameProblems,
   denyInsecureTransportPolicy,
+  grantPrefixAccess,
   grantPrefixes,
   lifecycleRules,
   modelAccessPolicy,
@@ -144,6 +145,44 @@ describe("modelAccessPolicy", () => {
     expect(isAllowed(policy, { action: "kms:GenerateDataKey", resource: KMS })).toBe(false);
   });
 
+  describe("scoped grants (each area of a model or version with its own access)", () => {
+    // A mobile export's job: reads one version of the model, writes only that version's mobile folder.
+    const exporter = modelAccessPolicy({
+      bucketArn: BUCKET,
+      grants: grantPrefixAccess({
+        access: "read",
+        models: [],
+        scopes: [
+          { area: "models", model: "linear", version: 3, access: "read" },
+          { area: "mobile", model: "linear", version: 3, access: "write" },
+        ],
+      }),
+    });
+
+    it("reads the version it converts and writes only its own mobile folder", () => {
+      expect(isAllowed(exporter, { action: "s3:GetObject", resource: object("models/linear/3/saved_model.pb") })).toBe(true);
+      expect(isAllowed(exporter, list("models/linear/3/"))).toBe(true);
+      expect(isAllowed(exporter, { action: "s3:PutObject", resource: object("mobile/linear/3/model.tflite") })).toBe(true);
+      expect(isAllowed(exporter, { action: "s3:PutObject", resource: object("models/linear/3/saved_model.pb") })).toBe(false);
+      expect(isAllowed(exporter, { action: "s3:PutObject", resource: object("mobile/linear/4/model.tflite") })).toBe(false);
+      expect(isAllowed(exporter, { action: "s3:GetObject", resource: object("models/linear/4/saved_model.pb") })).toBe(false);
+      expect(isAllowed(exporter, { action: "s3:GetObject", resource: object("models/linear/30/saved_model.pb") })).toBe(false);
+      expect(isAllowed(exporter, list("models/linear/"))).toBe(false);
+    });
+
+    it("a read grant for logs only sees the logs, not the models", () => {
+      const board = modelAccessPolicy({ bucketArn: BUCKET, grants: grantPrefixAccess({ access: "read", models: [], scopes: [{ area: "logs", model: "linear", access: "read" }] }) });
+      expect(isAllowed(board, list("logs/linear/"))).toBe(true);
+      expect(isAllowed(board, { action: "s3:GetObject", resource: object("logs/linear/3/worker-0/events.out.tfevents.1") })).toBe(true);
+      expect(isAllowed(board, { action: "s3:GetObject", resource: object("models/linear/3/saved_model.pb") })).toBe(false);
+      expect(isAllowed(board, { action: "s3:PutObject", resource: object("logs/linear/3/worker-0/x") })).toBe(false);
+    });
+
+    it("prefixes each end in a slash", () => {
+      expect(() => modelAccessPolicy({ bucketArn: BUCKET, grants: [{ prefix: "models/linear", access: "read" }] })).toThrow(/must end with "\/"/);
+    });
+  });
+
   it("refuses an empty prefix list rather than granting nothing silently", () => {
     expect(() => modelAccessPolicy({ bucketArn: BUCKET, access: "read", prefixes: [] })).toThrow(/at least one prefix/);
   });
@@ -153,6 +192,16 @@ describe("grantPrefixes", () => {
   it("covers each model, and checkpoints only when asked", () => {
     expect(grantPrefixes(["a", "b"], false)).toEqual(["models/a/", "models/b/"]);
     expect(grantPrefixes(["a"], true)).toEqual(["models/a/", "checkpoints/a/"]);
+  });
+});
+
+describe("grantPrefixAccess", () => {
+  it("is the models (and checkpoints) with the grant's access, then each scope with its own", () => {
+    expect(grantPrefixAccess({ access: "write", models: ["a"], checkpoints: true, scopes: [{ area: "logs", model: "a", version: 7, access: "write" }] })).toEqual([
+      { prefix: "models/a/", access: "write" },
+      { prefix: "checkpoints/a/", access: "write" },
+      { prefix: "logs/a/7/", access: "write" },
+    ]);
   });
 });
 

@@ -1,9 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { loadContainerScripts } from "../../common/container-scripts";
-import { IssueCollector, dnsLabelProblem, modelNameProblem, modelVersionProblem, oneOf, quantityProblem } from "../../common/validation";
-import { type GrantOptions, type ModelAccessGrant, type ModelAccessGrantArgs, type ModelStoreBackend, modelKeyPrefix } from "../model-store-backend";
-import { bucketNameProblems, grantPrefixes } from "../s3-policies";
+import { IssueCollector, dnsLabelProblem, modelNameProblem, modelVersionProblem, quantityProblem } from "../../common/validation";
+import { addGrantCoverageProblems, type GrantOptions, type ModelAccessGrant, type ModelAccessGrantArgs, type ModelStoreBackend, modelKeyPrefix } from "../model-store-backend";
+import { bucketNameProblems, grantPrefixAccess } from "../s3-policies";
 import {
   GRANT_CHECK_SCRIPTS,
   SEAWEEDFS_IMAGE,
@@ -155,12 +155,7 @@ export function validateInClusterGrant(grantName: string, args: ModelAccessGrant
   const issues = new IssueCollector();
   const nameProblem = dnsLabelProblem(grantName, MAX_GRANT_NAME);
   if (nameProblem) issues.add("name", `grant name ${nameProblem} (it prefixes Kubernetes object names)`);
-  if (args.access !== "read" && args.access !== "write") issues.add("access", `must be ${oneOf(["read", "write"])} (got ${JSON.stringify(args.access)})`);
-  if (!Array.isArray(args.models) || args.models.length === 0) issues.add("models", "must name at least one model");
-  (args.models ?? []).forEach((model, i) => {
-    const problem = modelNameProblem(model);
-    if (problem) issues.add(`models[${i}]`, problem);
-  });
+  addGrantCoverageProblems(issues, args);
   const namespaceProblem = args.serviceAccount?.namespace ? dnsLabelProblem(args.serviceAccount.namespace) : "is required";
   if (namespaceProblem) issues.add("serviceAccount.namespace", namespaceProblem);
   if (!args.serviceAccount?.name) issues.add("serviceAccount.name", "is required");
@@ -267,19 +262,19 @@ export class InClusterModelStore extends pulumi.ComponentResource implements Mod
     this.grantNames.add(name);
 
     const parent = opts.parent ?? this;
-    const prefixes = grantPrefixes(args.models, args.checkpoints ?? false);
+    const grants = grantPrefixAccess(args);
     const grantSpec = {
       grantName: name,
       store: this.spec,
       namespace: args.serviceAccount.namespace,
       serviceAccountName: args.serviceAccount.name,
-      checkPrefix: prefixes[0],
+      checkPrefix: grants[0]!.prefix,
     };
     const credential = generatedCredential(name, parent);
     const fragment = pulumi
       .all([credential.accessKeyId, credential.secretAccessKey])
       .apply(([accessKey, secretKey]) =>
-        base64(identityFragment(grantIdentity({ grantName: name, bucket: this.spec.bucket, access: args.access, prefixes, credential: { accessKey, secretKey } }))),
+        base64(identityFragment(grantIdentity({ grantName: name, bucket: this.spec.bucket, grants, credential: { accessKey, secretKey } }))),
       );
 
     const credentials = new k8s.core.v1.Secret(

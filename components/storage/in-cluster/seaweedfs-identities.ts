@@ -61,14 +61,15 @@ export function grantIdentityName(grantName: string): string {
 export interface GrantIdentityArgs {
   grantName: string;
   bucket: string;
-  access: ModelAccess;
-  /** Key prefixes, each ending in "/". */
-  prefixes: readonly string[];
+  /** Key prefixes, each ending in "/", each with its access. */
+  grants: ReadonlyArray<{ prefix: string; access: ModelAccess }>;
   credential: S3Credential;
 }
 
 export function grantIdentity(args: GrantIdentityArgs): SeaweedIdentity {
-  return { name: grantIdentityName(args.grantName), credentials: [args.credential], actions: grantActions(args.bucket, args.access, args.prefixes) };
+  if (args.grants.length === 0) throw new Error("grantIdentity: at least one prefix is required");
+  const actions = args.grants.flatMap((g) => grantActions(args.bucket, g.access, [g.prefix]));
+  return { name: grantIdentityName(args.grantName), credentials: [args.credential], actions: [...new Set(actions)] };
 }
 
 /**
