@@ -13,3 +13,4 @@ export const trainings = outputs.trainings;
 export const gpuPools = outputs.gpuPools;
 export const releases = outputs.releases;
 export const smokeTargets = outputs.smokeTargets;
+export const tensorboards = outputs.tensorboards;

@@ -1,7 +1,7 @@
 /**
  * The platform program as a function of validated config: the cluster connection, namespaces, model
  * stores, GPU pools (and the NVIDIA device plugin), the JobSet controller when a distributed job needs it,
- * training jobs and TF Serving deployments, and the stack outputs. `stacks/index.ts` feeds it the current
+ * training jobs, TF Serving deployments and TensorBoards, and the stack outputs. `stacks/index.ts` feeds it the current
  * stack's config; tests call it directly.
  */
 import * as aws from "@pulumi/aws";
@@ -12,13 +12,14 @@ import { connectToEksCluster } from "../components/cluster/eks-cluster";
 import { POD_SECURITY_RESTRICTED_LABELS } from "../components/common/kubernetes";
 import { GpuNodePool } from "../components/compute/gpu-node-pool";
 import { TfServing } from "../components/serving/tf-serving";
+import { TensorBoard } from "../components/observability/tensorboard";
 import { InClusterModelStore } from "../components/storage/in-cluster/in-cluster-model-store";
 import { ModelStore } from "../components/storage/model-store";
 import type { ModelStoreBackend } from "../components/storage/model-store-backend";
 import { JobSetController } from "../components/training/jobset-controller";
 import { TrainingJob } from "../components/training/training-job";
 import type { PlatformConfig, ServingConfig } from "./config";
-import { type GpuPoolRef, gpuPoolArgs, inClusterStoreArgs, isDistributed, s3StoreArgs, servingArgs, trainingArgs, type Wiring } from "./wiring";
+import { type GpuPoolRef, gpuPoolArgs, inClusterStoreArgs, isDistributed, s3StoreArgs, servingArgs, tensorBoardArgs, trainingArgs, type Wiring } from "./wiring";
 
 export interface PlatformOutputs {
   /** Store name -> bucket name. */
@@ -33,6 +34,8 @@ export interface PlatformOutputs {
   releases: PlatformConfig["releases"];
   /** Every serving endpoint in the smoke suite's format (contracts/smoke-targets.ts). */
   smokeTargets: pulumi.Output<SmokeTargets>;
+  /** TensorBoard name -> its URL inside the cluster, and how to open it from a machine with cluster access. */
+  tensorboards: pulumi.Output<Record<string, { url: string; portForward: string; localUrl: string }>>;
 }
 
 export interface Platform {
@@ -43,6 +46,7 @@ export interface Platform {
   jobSetController?: JobSetController;
   trainings: Map<string, TrainingJob>;
   servings: Map<string, TfServing>;
+  tensorboards: Map<string, TensorBoard>;
   outputs: PlatformOutputs;
 }
 
@@ -66,7 +70,7 @@ function connect(config: PlatformConfig): { provider: k8s.Provider; clusterName:
 /** The namespaces the platform's workloads use: the cluster's, plus any a serving or training names. */
 function workloadNamespaces(config: PlatformConfig): string[] {
   const names = new Set([config.cluster.namespace]);
-  for (const item of [...config.servings, ...config.trainings]) if (item.namespace) names.add(item.namespace);
+  for (const item of [...config.servings, ...config.trainings, ...config.tensorboards]) if (item.namespace) names.add(item.namespace);
   return [...names].sort();
 }
 
@@ -133,6 +137,11 @@ export function definePlatform(config: PlatformConfig): Platform {
     );
   }
 
+  const tensorboards = new Map<string, TensorBoard>();
+  for (const tensorboard of config.tensorboards) {
+    tensorboards.set(tensorboard.name, new TensorBoard(tensorboard.name, tensorBoardArgs(tensorboard, config, wiring), inNamespaces));
+  }
+
   const record = <T>(entries: Array<[string, pulumi.Input<T>]>) => pulumi.output(Object.fromEntries(entries)) as pulumi.Output<Record<string, T>>;
   const outputs: PlatformOutputs = {
     bucketNames: record([...stores].map(([name, store]) => [name, store.bucketName])),
@@ -147,6 +156,12 @@ export function definePlatform(config: PlatformConfig): Platform {
     smokeTargets: pulumi
       .all(config.servings.map((serving) => servings.get(serving.name)!.smokeTarget.apply((target) => smokeTargetWithOverrides(target, serving))))
       .apply((endpoints) => ({ endpoints })),
+    tensorboards: record(
+      [...tensorboards].map(([name, tensorboard]) => [
+        name,
+        pulumi.all([tensorboard.url, tensorboard.portForwardCommand, tensorboard.localUrl]).apply(([url, portForward, localUrl]) => ({ url, portForward, localUrl })),
+      ]),
+    ),
   };
-  return { provider, namespaces, stores, gpuPools, jobSetController, trainings, servings, outputs };
+  return { provider, namespaces, stores, gpuPools, jobSetController, trainings, servings, tensorboards, outputs };
 }

@@ -11,8 +11,9 @@ import type { InClusterModelStoreArgs } from "../components/storage/in-cluster/i
 import type { ModelStoreBackend } from "../components/storage/model-store-backend";
 import type { TfServingArgs, TfServingServiceArgs } from "../components/serving/types";
 import type { TrainingJobArgs } from "../components/training/args";
+import type { TensorBoardArgs } from "../components/observability/args";
 import { linearExampleTrainer } from "../components/training/linear-example";
-import type { GpuPoolConfig, PlatformConfig, ServingConfig, StoreConfig, TrainingConfig } from "./config/schema";
+import type { GpuPoolConfig, PlatformConfig, ServingConfig, StoreConfig, TensorBoardConfig, TrainingConfig } from "./config/schema";
 
 /** What a workload needs of a GPU pool (a GpuNodePool, or a stand-in while validating). */
 export interface GpuPoolRef {
@@ -85,6 +86,7 @@ export function trainingArgs(training: TrainingConfig, config: PlatformConfig, w
     resources: training.resources,
     gpuPool: training.gpuPool === undefined ? undefined : wiring.gpuPools.get(training.gpuPool),
     checkpoints: training.checkpoints,
+    logs: training.logs,
     wait: training.wait,
     backoffLimit: training.backoffLimit,
     activeDeadlineSeconds: training.activeDeadlineSeconds,
@@ -112,6 +114,16 @@ export function trainingArgs(training: TrainingConfig, config: PlatformConfig, w
     args: training.args,
     env: training.env,
   } as TrainingJobArgs;
+}
+
+export function tensorBoardArgs(tensorboard: TensorBoardConfig, config: PlatformConfig, wiring: Wiring): TensorBoardArgs {
+  const { name: _name, models, namespace, ...rest } = tensorboard;
+  return {
+    ...rest,
+    namespace: namespace ?? config.cluster.namespace,
+    clusterName: wiring.clusterName,
+    models: models.map((model) => ({ name: model.name, store: wiring.stores.get(model.store) as ModelStoreBackend })),
+  };
 }
 
 /** Whether a training runs more than one pod (and so needs the JobSet controller). */

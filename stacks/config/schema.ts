@@ -171,6 +171,8 @@ const trainingCommon = {
   resources: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional(), gpus: z.number().optional() }).optional(),
   gpuPool: resourceName.optional(),
   checkpoints: z.union([z.literal(true), z.strictObject({ saveIntervalSeconds: z.number().optional() })]).optional(),
+  /** TensorBoard logs of every pod (`$TENSORBOARD_LOG_DIR`); `false` turns them off. @default on, uploaded every 30 s */
+  logs: z.union([z.boolean(), z.strictObject({ uploadIntervalSeconds: z.number().optional() })]).optional(),
   env: stringMap.optional(),
   wait: z.union([z.strictObject({ until: z.literal("complete"), timeoutMinutes: z.number().optional() }), z.strictObject({ until: z.literal("created") })]).optional(),
   backoffLimit: z.number().optional(),
@@ -215,6 +217,21 @@ export const trainingSchema = z
     }
   });
 
+// ---- TensorBoards --------------------------------------------------------------------------------
+
+/** A TensorBoard for the training logs of some models (the TensorBoard component). */
+export const tensorboardSchema = z.strictObject({
+  name: resourceName,
+  namespace: namespace.optional(),
+  /** The models whose trainings' logs it shows, each from a store in `stores`. */
+  models: z.array(z.strictObject({ name: modelName, store: resourceName })).min(1),
+  image: z.string().min(1).optional(),
+  resources: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).optional(),
+  syncIntervalSeconds: positiveInt.optional(),
+  logsVolumeSizeLimit: quantity.optional(),
+  pathPrefix: z.string().optional(),
+});
+
 // ---- the JobSet controller ----------------------------------------------------------------------
 
 /** How the JobSet controller is installed when a distributed training needs it (JobSetController args). */
@@ -238,6 +255,7 @@ export const platformConfigSchema = z.strictObject({
   servings: z.array(servingSchema).default([]),
   trainings: z.array(trainingSchema).default([]),
   jobSet: jobSetSchema.default({}),
+  tensorboards: z.array(tensorboardSchema).default([]),
 });
 
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
@@ -248,6 +266,7 @@ export type ReleaseConfig = z.infer<typeof releaseSchema>;
 export type ServingConfig = z.infer<typeof servingSchema>;
 export type TrainingConfig = z.infer<typeof trainingSchema>;
 export type JobSetConfig = z.infer<typeof jobSetSchema>;
+export type TensorBoardConfig = z.infer<typeof tensorboardSchema>;
 
 /** Top-level config keys the program reads (without the `ml-platform:` namespace). */
 export const CONFIG_KEYS = Object.keys(platformConfigSchema.shape) as Array<keyof PlatformConfig>;
