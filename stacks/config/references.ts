@@ -159,7 +159,7 @@ export function referenceProblems(config: PlatformConfig): string[] {
     }
   }
 
-  const teamsOk = teamProblems(config, problems);
+  const gpuConfigBroken = teamProblems(config, problems);
   /** False when the item names an unknown team or sets a namespace besides its team (both reported here). */
   const teamUsable = (item: { team?: string; namespace?: string }, path: string) => {
     if (item.team === undefined) return true;
@@ -209,7 +209,7 @@ export function referenceProblems(config: PlatformConfig): string[] {
     referencesOk = modelInStore(training.model, training.store, `${path}.store`, `${path}.model`) && referencesOk;
     if (!referencesOk) return;
     collectComponentIssues(path, () => planTrainingJob(training.name, trainingArgs(training, config, wiring)), problems);
-    if (training.team !== undefined && teamsOk) queuedGpuProblems(config, i, wiring, problems);
+    if (training.team !== undefined && !gpuConfigBroken.has(training.team)) queuedGpuProblems(config, i, wiring, problems);
   });
 
   return problems;
@@ -263,12 +263,16 @@ function servingGpus(serving: PlatformConfig["servings"][number]): number {
   return (serving.resources?.gpus ?? 0) * replicas;
 }
 
-/** Teams: names, namespaces, references between teams and servings, GPU budgets, and the Team component's own rules. */
-function teamProblems(config: PlatformConfig, problems: string[]): boolean {
+/**
+ * Teams: names, namespaces, references between teams and servings, GPU budgets, and the Team component's own rules.
+ * Returns the teams whose GPU guarantee cannot be read (their trainings' GPU needs are not checked against it).
+ */
+function teamProblems(config: PlatformConfig, problems: string[]): Set<string> {
   const before = problems.length;
+  const gpuConfigBroken = new Set<string>();
   if (config.teams.length === 0) {
     if (Object.keys(config.kueue).length > 0) problems.push(`kueue: Kueue is only installed for teams, and teams is empty; add teams or remove kueue`);
-    return true;
+    return gpuConfigBroken;
   }
   duplicates(config.teams.map((t) => t.name), "teams", problems);
   const byName = new Map(config.teams.map((t) => [t.name, t]));
@@ -291,8 +295,13 @@ function teamProblems(config: PlatformConfig, problems: string[]): boolean {
     const gpus = team.queue.gpus;
     if (typeof gpus === "number" && gpus > 0 && poolNames.length !== 1) {
       problems.push(`${path}.queue.gpus: a number needs exactly one GPU pool, but gpuPools has ${quote(poolNames)}; give GPUs per pool, e.g. { ${poolNames[0] ?? "pool"}: ${gpus} }`);
+      gpuConfigBroken.add(team.name);
     } else if (gpus !== undefined && typeof gpus !== "number") {
-      for (const pool of Object.keys(gpus)) if (!poolNames.includes(pool)) problems.push(`${path}.queue.gpus.${pool}: unknown GPU pool "${pool}"; gpuPools has ${quote(poolNames)}`);
+      for (const pool of Object.keys(gpus)) {
+        if (poolNames.includes(pool)) continue;
+        problems.push(`${path}.queue.gpus.${pool}: unknown GPU pool "${pool}"; gpuPools has ${quote(poolNames)}`);
+        gpuConfigBroken.add(team.name);
+      }
     }
     const peerProblems = (peer: { team?: string }, peerPath: string) => {
       if (peer.team === undefined) return;
@@ -331,7 +340,7 @@ function teamProblems(config: PlatformConfig, problems: string[]): boolean {
       );
     }
   });
-  if (problems.length > before) return false;
+  if (problems.length > before) return gpuConfigBroken;
 
   // The Team component's own rules, through the same translation the program uses (stand-in Kueue flavors).
   const standIn = {
@@ -340,6 +349,6 @@ function teamProblems(config: PlatformConfig, problems: string[]): boolean {
     poolFlavors: new Map(config.gpuPools.map((p) => [p.name, { name: `gpu-${p.name}` }])),
   };
   config.teams.forEach((team: TeamConfig, i) => collectComponentIssues(`teams[${i}]`, () => planTeam(team.name, teamArgs(team, config, standIn)), problems));
-  return problems.length === before;
+  return gpuConfigBroken;
 }
 
