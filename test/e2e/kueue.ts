@@ -14,8 +14,8 @@
  * - the visibility API server is off (its APIService is not installed in the suite; an aggregated API would make the
  *   API server dial out), and so are metrics; health probes listen on 127.0.0.1; no leader election.
  *
- * The manager starts once the chart's CRDs and webhook configurations exist (during `pulumi up`), and starts again
- * if it exits while they do (a reinstall after `destroy`).
+ * The manager starts once the chart's CRDs and webhook configurations exist (during `pulumi up`), starts again if it
+ * exits while they do, and is stopped when they are gone (`destroy`), so that a reinstall gets a fresh one.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
@@ -92,6 +92,10 @@ export async function superviseKueue(options: { tools: string; dir: string; env:
     started += 1;
   };
   const isRunning = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  // If the test process dies without stop() (a crash, a timeout kill), the manager dies with it.
+  process.once("exit", () => {
+    if (isRunning()) child?.kill("SIGKILL");
+  });
 
   // What the kubelet does for a pod that mounts the webhook certificate Secret: its keys as files.
   const certDir = join(options.dir, "certs");
@@ -115,10 +119,25 @@ export async function superviseKueue(options: { tools: string; dir: string; env:
       ),
     );
 
+  // Kueue uninstalled (destroy): stop the manager, so that a reinstall gets a fresh one, as a new pod would.
+  const stopChild = async () => {
+    const current = child;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => current.once("exit", () => resolve()));
+    current.kill("SIGTERM");
+    if ((await Promise.race([exited.then(() => "exited"), sleep(10_000).then(() => "timeout")])) === "timeout") {
+      current.kill("SIGKILL");
+      await exited;
+    }
+  };
   const loop = (async () => {
-    while (!stopped) {
-      if (!isRunning() && (await installed()) && !stopped) start();
-      if (isRunning()) await mountCertificates();
+    for (let tick = 0; !stopped; tick++) {
+      if (!isRunning()) {
+        if ((await installed()) && !stopped) start();
+      } else {
+        await mountCertificates();
+        if (tick % 3 === 0 && !(await installed())) await stopChild();
+      }
       await sleep(1000);
     }
   })();
@@ -140,14 +159,7 @@ export async function superviseKueue(options: { tools: string; dir: string; env:
     async stop() {
       stopped = true;
       await loop;
-      const current = child;
-      if (!current || current.exitCode !== null || current.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => current.once("exit", () => resolve()));
-      current.kill("SIGTERM");
-      if ((await Promise.race([exited.then(() => "exited"), sleep(10_000).then(() => "timeout")])) === "timeout") {
-        current.kill("SIGKILL");
-        await exited;
-      }
+      await stopChild();
     },
   };
 }
