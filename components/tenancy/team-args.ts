@@ -1,4 +1,5 @@
 /** Team's arguments. */
+import type * as pulumi from "@pulumi/pulumi";
 import type { QueuePreemption } from "../queueing/kueue-objects";
 
 /**
@@ -44,13 +45,13 @@ export interface TeamDefaults {
 export interface FlavorRef {
   readonly name: string;
   /** The declared flavor, so the queue is created after it. */
-  readonly resource?: import("@pulumi/pulumi").Resource;
+  readonly resource?: pulumi.Resource;
 }
 
 /** The team's Kueue queue: a ClusterQueue with the team's guaranteed share in the cohort, and a LocalQueue in its namespace. */
 export interface TeamQueueArgs {
   /** The Kueue installation (its CPU flavor and CRDs): a KueueController. */
-  kueue: { readonly defaultFlavor: FlavorRef; readonly release: import("@pulumi/pulumi").Resource };
+  kueue: { readonly defaultFlavor: FlavorRef; readonly release: pulumi.Resource };
   /**
    * Name of the ClusterQueue and of the LocalQueue in the team's namespace (what TrainingJob's `queue` names).
    * @default the component name
