@@ -12,4 +12,5 @@ export const servingEndpoints = outputs.servingEndpoints;
 export const trainings = outputs.trainings;
 export const gpuPools = outputs.gpuPools;
 export const releases = outputs.releases;
+export const teams = outputs.teams;
 export const smokeTargets = outputs.smokeTargets;
