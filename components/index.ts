@@ -32,6 +32,7 @@ export {
 } from "./compute/gpu-node-pool";
 export type { CpuArchitecture, GpuAmiType, GpuInstanceSpec } from "./compute/gpu-instances";
 export { NvidiaDevicePlugin, type NvidiaDevicePluginArgs } from "./compute/nvidia-device-plugin";
+export { existingGpuNodes, type ExistingGpuNodes, type ExistingGpuNodesArgs } from "./compute/existing-gpu-nodes";
 
 // Serving
 export { TfServing } from "./serving/tf-serving";
@@ -55,6 +56,14 @@ export { linearExampleTrainer, type LinearExampleOptions } from "./training/line
 export { TensorBoard } from "./observability/tensorboard";
 export type { TensorBoardArgs, TensorBoardModel, TensorBoardResources } from "./observability/args";
 export type { TensorBoardPlan, TensorBoardStoreGroup } from "./observability/plan";
+
+// Teams and GPU queueing: a tenant per team, Kueue to share the GPUs
+export { Team } from "./tenancy/team";
+export type { EgressRule, FlavorRef, NetworkPeer, ServingCallers, StoreEndpoint, TeamArgs, TeamDefaults, TeamQueueArgs, TeamQuota } from "./tenancy/team-args";
+export type { TeamPlan } from "./tenancy/team-plan";
+export { tfServingPods } from "./tenancy/team-objects";
+export { KueueController, type KueueControllerArgs, type QueueFlavor } from "./queueing/kueue-controller";
+export type { QueuePreemption } from "./queueing/kueue-objects";
 
 // Errors: bad arguments are reported, all at once, before anything is declared
 export { ComponentValidationError, type ValidationIssue } from "./common/validation";

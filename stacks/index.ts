@@ -12,5 +12,6 @@ export const servingEndpoints = outputs.servingEndpoints;
 export const trainings = outputs.trainings;
 export const gpuPools = outputs.gpuPools;
 export const releases = outputs.releases;
+export const teams = outputs.teams;
 export const smokeTargets = outputs.smokeTargets;
 export const tensorboards = outputs.tensorboards;

@@ -143,6 +143,8 @@ export interface TrainingJobSpec {
   checkpointSaveIntervalSeconds?: number;
   /** Seconds between uploads of the TensorBoard logs, or undefined without logs. */
   logUploadIntervalSeconds?: number;
+  /** The Kueue LocalQueue the workload is submitted to, or undefined when it is not queued. */
+  queue?: string;
 }
 
 /**
@@ -241,6 +243,10 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
       }
     }
   }
+  if (args.queue !== undefined) {
+    const queueProblem = typeof args.queue === "string" ? dnsLabelProblem(args.queue) : "must be the name of a Kueue LocalQueue";
+    if (queueProblem) issues.add("queue", `${queueProblem} (the name of a Kueue LocalQueue in the job's namespace)`);
+  }
   const sharedMemoryProblem = args.sharedMemorySize === undefined ? undefined : quantityProblem(args.sharedMemorySize, "memory");
   if (sharedMemoryProblem) issues.add("sharedMemorySize", sharedMemoryProblem);
   (args.imagePullSecrets ?? []).forEach((secret, i) => {
@@ -267,6 +273,7 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
     wait,
     checkpointSaveIntervalSeconds,
     logUploadIntervalSeconds,
+    queue: args.queue,
   };
 }
 

@@ -28,6 +28,7 @@ import { stackConfig } from "../harness/stack-config";
 import { PYTHON, QUIET_TENSORFLOW, requireTensorboard } from "../harness/tensorflow";
 import { readRecords } from "../harness/tfrecord";
 
+/** The team's namespace, where the training and the TensorBoard run. */
 const NAMESPACE = "ml";
 const JOB = "kubernetes:batch/v1:Job";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -148,7 +149,9 @@ describe("the local stack's TensorBoard: training summaries -> store agent -> Se
     store = { S3_ENDPOINT: server.endpoint, AWS_CLI, AWS_CONFIG_FILE: emptyAwsConfig, AWS_SHARED_CREDENTIALS_FILE: emptyAwsConfig, AWS_EC2_METADATA_DISABLED: "true", AWS_PAGER: "" };
     // The store's bucket Job, then the grants' check Jobs of the training and the TensorBoard.
     for (const job of ["models-create-bucket", "linear-train-store-store-check", "linear-tensorboard-0-store-check"]) {
-      const pod = new LocalPod(stack, NAMESPACE, podTemplateOf(stack, JOB, job), join(work, job));
+      // The bucket Job runs beside the store (namespace ml-platform), the grants' checks beside their workloads (ml).
+      const namespace: string = stack.get(JOB, job).inputs.metadata.namespace;
+      const pod = new LocalPod(stack, namespace, podTemplateOf(stack, JOB, job), join(work, job));
       const result = await pod.runContainer("s3-client", { path, overrides: { S3_ENDPOINT: server.endpoint, WAIT_TIMEOUT_SECONDS: "90", WAIT_INTERVAL_SECONDS: "1" } });
       expect(result.code, `${job}: ${result.stdout}${result.stderr}\n${server.log().slice(-2000)}`).toBe(0);
     }

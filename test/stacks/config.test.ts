@@ -64,7 +64,7 @@ describe("parsePlatformConfig", () => {
       ["ml-platform:servingz"],
     );
     expect(problems).toEqual([
-      "ml-platform:servingz: unknown config key; the program reads ml-platform:cluster, ml-platform:stores, ml-platform:gpuPools, ml-platform:releases, ml-platform:servings, ml-platform:trainings, ml-platform:jobSet, ml-platform:tensorboards",
+      "ml-platform:servingz: unknown config key; the program reads ml-platform:cluster, ml-platform:stores, ml-platform:gpuPools, ml-platform:releases, ml-platform:servings, ml-platform:trainings, ml-platform:jobSet, ml-platform:teams, ml-platform:kueue, ml-platform:tensorboards",
       expect.stringMatching(/^cluster\.name: .*string/),
       expect.stringMatching(/^cluster: Unrecognized key: "region"/),
       expect.stringMatching(/^stores\[0\]\.forceDestroy: .*boolean/),
@@ -150,7 +150,7 @@ describe("parsePlatformConfig", () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         'stores[0].type: "s3" needs AWS, but cluster.type is "local"; use type "in-cluster"',
-        "gpuPools[0]: GPU node pools are EKS managed node groups; a \"local\" cluster cannot have them",
+        'gpuPools[0]: GPU node pools of type "eks" are EKS managed node groups; a "local" cluster cannot have them (describe its GPU nodes with type "existing")',
       ]),
     );
   });
@@ -172,6 +172,23 @@ describe("tensorboards", () => {
   it("accepts TensorBoards of the stores' models, with the component's defaults", () => {
     const config = parsePlatformConfig(withTensorBoards([{ name: "team", models: [{ name: "linear", store: "models" }, { name: "vision", store: "models" }], syncIntervalSeconds: "10" }]));
     expect(config.tensorboards).toEqual([{ name: "team", models: [{ name: "linear", store: "models" }, { name: "vision", store: "models" }], syncIntervalSeconds: 10 }]);
+  });
+
+  it("runs a team's TensorBoard in the team's namespace; an unknown team or a namespace beside a team is named", () => {
+    const team = { name: "research", groups: ["researchers"], quota: { cpu: "4", memory: "8Gi" } };
+    const linear = [{ name: "linear", store: "models" }];
+    expect(parsePlatformConfig(withChange((c) => ((c.teams = [team]), (c.tensorboards = [{ name: "linear", team: "research", models: linear }])))).tensorboards[0]!.team).toBe("research");
+    expect(
+      problemsOf(
+        withChange((c) => {
+          c.teams = [team];
+          c.tensorboards = [
+            { name: "a", team: "nope", models: linear },
+            { name: "b", team: "research", namespace: "other", models: linear },
+          ];
+        }),
+      ),
+    ).toEqual(['tensorboards[0].team: unknown team "nope"; teams has "research"', 'tensorboards[1].namespace: conflicts with team "research", whose namespace "research" it runs in; remove namespace']);
   });
 
   it("names every problem by its path: shape, references, duplicates and the component's own rules", () => {
