@@ -207,9 +207,13 @@ describe("the local stack's TensorBoard: training summaries -> store agent -> Se
     expect(Object.keys(tags).sort()).toEqual(["intercept", "loss", "slope"]);
     const loss = (returned["linear/1/trainer-0 loss"] = await series("linear/1/trainer-0", "loss", 300));
     expect(loss.map(([, step]) => step)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
-    // Gradient descent on this quadratic loss: it falls at every step, by orders of magnitude overall.
-    for (let i = 1; i < loss.length; i++) expect(loss[i]![2], `step ${loss[i]![1]}`).toBeLessThanOrEqual(loss[i - 1]![2]);
+    // Gradient descent on this quadratic loss: it falls at every step, by orders of magnitude overall, down to
+    // the floor the data's noise sets (stddev 0.01: a mean squared error of about 1e-4), where float32 rounding
+    // of the mean over 256 points moves it by about a part in 10^6 either way.
+    for (let i = 1; i < loss.length; i++) expect(loss[i]![2], `step ${loss[i]![1]}`).toBeLessThanOrEqual(loss[i - 1]![2] * (1 + 1e-5));
     expect(loss[0]![2] / loss[299]![2]).toBeGreaterThan(1000);
+    expect(loss[299]![2]).toBeGreaterThan(0.5e-4);
+    expect(loss[299]![2]).toBeLessThan(2e-4);
     const slope = await series("linear/1/trainer-0", "slope", 300);
     const intercept = await series("linear/1/trainer-0", "intercept", 300);
     expect(slope.at(-1)![2]).toBeCloseTo(2, 2);
