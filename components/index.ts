@@ -51,6 +51,11 @@ export type { TrainingJobSpec } from "./training/plan";
 export { JobSetController, type JobSetControllerArgs } from "./training/jobset-controller";
 export { linearExampleTrainer, type LinearExampleOptions } from "./training/linear-example";
 
+// Phones: a trained version converted to TensorFlow Lite
+export { MobileExport } from "./mobile/mobile-export";
+export type { MobileExportArgs, MobileExportJobObject, MobileExportResources, MobileExportWait, MobileOptimization, MobileSampleInputs } from "./mobile/args";
+export type { MobileExportSpec } from "./mobile/plan";
+
 // Errors: bad arguments are reported, all at once, before anything is declared
 export { ComponentValidationError, type ValidationIssue } from "./common/validation";
 

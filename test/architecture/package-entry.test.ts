@@ -28,6 +28,7 @@ describe('the package entry point (import ... from "ml-platform")', () => {
       "GpuNodePool",
       "InClusterModelStore",
       "JobSetController",
+      "MobileExport",
       "ModelStore",
       "NvidiaDevicePlugin",
       "TfServing",
