@@ -10,9 +10,10 @@ import type { ModelStoreArgs } from "../components/storage/model-store";
 import type { InClusterModelStoreArgs } from "../components/storage/in-cluster/in-cluster-model-store";
 import type { ModelStoreBackend } from "../components/storage/model-store-backend";
 import type { TfServingArgs, TfServingServiceArgs } from "../components/serving/types";
+import type { MobileExportArgs } from "../components/mobile/args";
 import type { TrainingJobArgs } from "../components/training/args";
 import { linearExampleTrainer } from "../components/training/linear-example";
-import type { GpuPoolConfig, PlatformConfig, ServingConfig, StoreConfig, TrainingConfig } from "./config/schema";
+import type { GpuPoolConfig, MobileExportConfig, PlatformConfig, ServingConfig, StoreConfig, TrainingConfig } from "./config/schema";
 
 /** What a workload needs of a GPU pool (a GpuNodePool, or a stand-in while validating). */
 export interface GpuPoolRef {
@@ -117,4 +118,14 @@ export function trainingArgs(training: TrainingConfig, config: PlatformConfig, w
 /** Whether a training runs more than one pod (and so needs the JobSet controller). */
 export function isDistributed(training: TrainingConfig): boolean {
   return training.example === undefined && training.mode !== "single";
+}
+
+export function mobileExportArgs(mobileExport: MobileExportConfig, config: PlatformConfig, wiring: Wiring): MobileExportArgs {
+  const { name: _name, store, namespace, ...rest } = mobileExport;
+  return {
+    ...rest,
+    store: wiring.stores.get(store) as ModelStoreBackend,
+    clusterName: wiring.clusterName,
+    namespace: namespace ?? config.cluster.namespace,
+  };
 }

@@ -10,8 +10,9 @@ import { validateInClusterModelStoreArgs } from "../../components/storage/in-clu
 import { validateModelStoreArgs } from "../../components/storage/model-store";
 import type { ModelStoreBackend } from "../../components/storage/model-store-backend";
 import { validateTfServingArgs } from "../../components/serving/validation";
+import { planMobileExport } from "../../components/mobile/plan";
 import { planTrainingJob } from "../../components/training/plan";
-import { type GpuPoolRef, gpuPoolArgs, inClusterStoreArgs, s3StoreArgs, servingArgs, trainingArgs, type Wiring } from "../wiring";
+import { type GpuPoolRef, gpuPoolArgs, inClusterStoreArgs, mobileExportArgs, s3StoreArgs, servingArgs, trainingArgs, type Wiring } from "../wiring";
 import type { PlatformConfig } from "./schema";
 
 /** Stands in for a store while validating: validators only check that a store is there. */
@@ -61,6 +62,7 @@ export function referenceProblems(config: PlatformConfig): string[] {
   duplicates(config.gpuPools.map((p) => p.name), "gpuPools", problems);
   duplicates(config.servings.map((s) => s.name), "servings", problems);
   duplicates(config.trainings.map((t) => t.name), "trainings", problems);
+  duplicates(config.mobileExports.map((m) => m.name), "mobileExports", problems);
 
   // Stores.
   const storeModels = new Map(config.stores.map((s) => [s.name, new Set(s.models)]));
@@ -166,6 +168,14 @@ export function referenceProblems(config: PlatformConfig): string[] {
     let referencesOk = poolUsable(training.gpuPool, `${path}.gpuPool`);
     referencesOk = modelInStore(training.model, training.store, `${path}.store`, `${path}.model`) && referencesOk;
     if (referencesOk) collectComponentIssues(path, () => planTrainingJob(training.name, trainingArgs(training, config, wiring)), problems);
+  });
+
+  // Mobile exports.
+  config.mobileExports.forEach((mobileExport, i) => {
+    const path = `mobileExports[${i}]`;
+    if (modelInStore(mobileExport.model, mobileExport.store, `${path}.store`, `${path}.model`)) {
+      collectComponentIssues(path, () => planMobileExport(mobileExport.name, mobileExportArgs(mobileExport, config, wiring)), problems);
+    }
   });
 
   return problems;

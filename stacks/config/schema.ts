@@ -215,6 +215,32 @@ export const trainingSchema = z
     }
   });
 
+// ---- mobile exports ------------------------------------------------------------------------------
+
+/** A complete model version converted to TensorFlow Lite for phones (MobileExport). */
+export const mobileExportSchema = z.strictObject({
+  name: resourceName,
+  namespace: namespace.optional(),
+  /** Name of a store in `stores`: it holds `models/<model>/<version>/`, and gets `mobile/<model>/<version>/`. */
+  store: resourceName,
+  model: modelName,
+  version,
+  signature: z.string().min(1).optional(),
+  optimize: z.enum(["none", "float16", "dynamic-range"]).optional(),
+  maxAbsDiff: z.number().nonnegative().optional(),
+  /** One batch ({ input: nested list }) or a list of batches. */
+  sampleInputs: z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown())).min(1)]).optional(),
+  /** Pinned image with python3 and TensorFlow. */
+  converterImage: z.string().min(1).optional(),
+  resources: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).optional(),
+  versionWaitMinutes: positiveInt.optional(),
+  wait: z.union([z.strictObject({ until: z.literal("complete"), timeoutMinutes: z.number().optional() }), z.strictObject({ until: z.literal("created") })]).optional(),
+  backoffLimit: z.number().optional(),
+  activeDeadlineSeconds: z.number().optional(),
+  ttlSecondsAfterFinished: z.number().optional(),
+  imagePullSecrets: z.array(z.string()).optional(),
+});
+
 // ---- the JobSet controller ----------------------------------------------------------------------
 
 /** How the JobSet controller is installed when a distributed training needs it (JobSetController args). */
@@ -238,6 +264,7 @@ export const platformConfigSchema = z.strictObject({
   servings: z.array(servingSchema).default([]),
   trainings: z.array(trainingSchema).default([]),
   jobSet: jobSetSchema.default({}),
+  mobileExports: z.array(mobileExportSchema).default([]),
 });
 
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
@@ -248,6 +275,7 @@ export type ReleaseConfig = z.infer<typeof releaseSchema>;
 export type ServingConfig = z.infer<typeof servingSchema>;
 export type TrainingConfig = z.infer<typeof trainingSchema>;
 export type JobSetConfig = z.infer<typeof jobSetSchema>;
+export type MobileExportConfig = z.infer<typeof mobileExportSchema>;
 
 /** Top-level config keys the program reads (without the `ml-platform:` namespace). */
 export const CONFIG_KEYS = Object.keys(platformConfigSchema.shape) as Array<keyof PlatformConfig>;
