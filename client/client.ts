@@ -25,8 +25,9 @@ import type {
   ReloadConfigResponse,
   SignatureDef,
 } from "./messages";
-import { decodePredictResponse, encodePredictRequest } from "./predict-wire";
+import { decodePredictResponse, writePredictRequest } from "./predict-wire";
 import { MODEL_SERVICE, PREDICTION_SERVICE, methodDefinition } from "./protos";
+import { SendBufferPool, type SendBuffer, type SendBufferPoolOptions, type SendBufferPoolStats } from "./send-buffer-pool";
 import { signatureFromDef, type Signature } from "./signatures";
 import { decodeTensor, type EncodeOptions, type Tensor } from "./tensor-codec";
 
@@ -71,6 +72,15 @@ export interface TfServingClientOptions {
   timeoutMs?: number;
   /** Extra channel options for @grpc/grpc-js, added to DEFAULT_CHANNEL_OPTIONS (and overriding them). */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * Reuse of the buffers large Predict requests are written into, so that writing one goes into
+   * memory already mapped instead of fresh pages (docs/client-performance.md). A buffer is reused only
+   * once its call has ended; the pool owns at most `maxBytes` (lent and idle) and drops idle buffers
+   * after `idleMs`. `false` turns it off: a new buffer per request. It is also off when
+   * `channelOptions` set a compression algorithm or interceptors, which may read a request later.
+   * @default { maxBytes: 268435456, minBytes: 1048576, idleMs: 30000 }
+   */
+  sendBufferPool?: SendBufferPoolOptions | false;
 }
 
 export interface CallOptions {
@@ -220,11 +230,43 @@ function channelCredentials(tls: TfServingClientOptions["tls"]): grpc.ChannelCre
   return grpc.credentials.createSsl(ca);
 }
 
+/**
+ * Channel options under which @grpc/grpc-js may read a serialized request after its call ended, or
+ * that replace the channel the release rule below was checked against: compression runs zlib on the
+ * request in the thread pool, interceptors see the request buffer itself, and a channel override is
+ * another implementation.
+ */
+function requestMayOutliveCall(options: grpc.ChannelOptions): boolean {
+  const compression = options["grpc.default_compression_algorithm"] as unknown;
+  if (compression !== undefined && compression !== 0) return true;
+  return ["interceptors", "interceptor_providers", "channelOverride", "channelFactoryOverride"].some((key) => options[key] !== undefined);
+}
+
+/**
+ * Gives a sent request's pooled buffer back once @grpc/grpc-js can no longer read it. grpc-js 1.14.7
+ * reads the client's serialized request once, to copy it behind the gRPC frame header into a buffer of
+ * its own (compression-filter.js, IdentityHandler.writeMessage); that copy is what the retrying call
+ * keeps and replays to later attempts (retrying-call.js), never the client's buffer. The copy runs in
+ * promise jobs chained from the call's start (resolving-call.js, sendMessageOnChild), which can run
+ * after the call's status was reported: a call cancelled before they ran is still started and sent
+ * (resolving-call.js: the filter stack's sendMetadata callback does not check `ended`).
+ * - After a response, right away: the answer came from an attempt that exists only once the copy was
+ *   started, in promise jobs that ran before the answer could arrive (network input is a later task).
+ * - Otherwise after the current task (setImmediate): every promise job pending at the status, the
+ *   copy included, has run by then.
+ * test/client/send-buffer-pool.test.ts holds the pinned grpc-js to both.
+ */
+function releaseAfterCall(sent: SendBuffer, answered: boolean): void {
+  if (answered) sent.release();
+  else setImmediate(() => sent.release());
+}
+
 export class TfServingClient {
   readonly endpoint: string;
   private readonly channel: grpc.Client;
   private readonly timeoutMs: number;
   private readonly connection: ConnectionContext;
+  private readonly sendBuffers: SendBufferPool;
 
   constructor(options: TfServingClientOptions) {
     if (!options.endpoint) throw new RequestError("an endpoint (HOST:PORT) is required");
@@ -236,6 +278,7 @@ export class TfServingClient {
       channelOptions["grpc.ssl_target_name_override"] = options.tls.serverName;
       channelOptions["grpc.default_authority"] = options.tls.serverName;
     }
+    this.sendBuffers = new SendBufferPool(requestMayOutliveCall(channelOptions) ? false : (options.sendBufferPool ?? {}));
     this.channel = new grpc.Client(options.endpoint, channelCredentials(options.tls), channelOptions);
   }
 
@@ -245,8 +288,8 @@ export class TfServingClient {
    * otherwise (see docs/client-performance.md).
    */
   async predict(request: PredictInput, options?: CallOptions): Promise<PredictResult> {
-    const bytes = encodePredictRequest({ modelSpec: modelSpecFor(request), inputs: request.inputs, outputFilter: request.outputFilter, packing: request.packing });
-    const response = await this.call<Buffer, PredictResponse>(predictMethod(), bytes, options);
+    const sent = writePredictRequest({ modelSpec: modelSpecFor(request), inputs: request.inputs, outputFilter: request.outputFilter, packing: request.packing }, this.sendBuffers);
+    const response = await this.call<Buffer, PredictResponse>(predictMethod(), sent.bytes, options, sent);
     const outputs: Record<string, Tensor> = {};
     for (const [name, proto] of Object.entries(response.outputs ?? {})) {
       try {
@@ -312,33 +355,48 @@ export class TfServingClient {
     if (code !== "OK" && code !== "0") throw new ServerStatusError("HandleReloadConfigRequest", code, response.status?.error_message ?? "");
   }
 
-  /** Closes the channel; calls in flight fail with CancelledError or UnavailableError. */
-  close(): void {
-    this.channel.close();
+  /** What the pool of large request buffers holds and how often it was reused (see `sendBufferPool`). */
+  sendBufferPoolStats(): SendBufferPoolStats {
+    return this.sendBuffers.stats();
   }
 
-  private call<Req, Res>(rpc: MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
+  /** Closes the channel and drops idle request buffers; calls in flight fail with CancelledError or UnavailableError. */
+  close(): void {
+    this.channel.close();
+    this.sendBuffers.close();
+  }
+
+  /** `sent`: the request's buffer, released once grpc-js can no longer read it (releaseAfterCall). */
+  private call<Req, Res>(rpc: MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}, sent?: SendBuffer): Promise<Res> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs) ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
     return new Promise<Res>((resolve, reject) => {
       if (options.signal?.aborted) {
+        sent?.release();
         reject(grpcStatusError(rpc.path, { code: grpc.status.CANCELLED, details: "cancelled before the call started" }));
         return;
       }
-      const call = this.channel.makeUnaryRequest<Req, Res>(
-        rpc.path,
-        rpc.requestSerialize,
-        rpc.responseDeserialize,
-        request,
-        new grpc.Metadata(),
-        { deadline },
-        (error, response) => {
-          options.signal?.removeEventListener("abort", cancel);
-          if (error) reject(grpcStatusError(rpc.path, error, this.connection));
-          else if (response === undefined) reject(new ResponseError(`${rpc.path.slice(rpc.path.lastIndexOf("/") + 1)}: empty response`));
-          else resolve(response);
-        },
-      );
+      let call: grpc.ClientUnaryCall;
+      try {
+        call = this.channel.makeUnaryRequest<Req, Res>(
+          rpc.path,
+          rpc.requestSerialize,
+          rpc.responseDeserialize,
+          request,
+          new grpc.Metadata(),
+          { deadline },
+          (error, response) => {
+            if (sent) releaseAfterCall(sent, !error && response !== undefined);
+            options.signal?.removeEventListener("abort", cancel);
+            if (error) reject(grpcStatusError(rpc.path, error, this.connection));
+            else if (response === undefined) reject(new ResponseError(`${rpc.path.slice(rpc.path.lastIndexOf("/") + 1)}: empty response`));
+            else resolve(response);
+          },
+        );
+      } catch (error) {
+        if (sent) releaseAfterCall(sent, false);
+        throw error;
+      }
       const cancel = () => call.cancel();
       options.signal?.addEventListener("abort", cancel, { once: true });
     });

@@ -29,6 +29,7 @@ export {
   type SignatureRef,
   type TfServingClientOptions,
 } from "./client";
+export { DEFAULT_SEND_BUFFER_POOL, type SendBufferPoolOptions, type SendBufferPoolStats } from "./send-buffer-pool";
 
 // Predict with plain JSON, typed by the model's signature (what `mlp predict` runs)
 export { describeModel, describeStatus, fetchSignature, parseColumnarRequest, predictColumns, predictInstances, type ColumnarRequest } from "./predict-json";

@@ -17,6 +17,7 @@ import { ResponseError, TensorValueError } from "./errors";
 import { float32ToBfloat16Bits, float32ToHalfBits } from "./float16";
 import type { ModelSpec, PredictResponse, TensorProto } from "./messages";
 import { tfServingPackageDefinition } from "./protos";
+import type { SendBuffer, SendBufferPool } from "./send-buffer-pool";
 import { markRewritable, writeLittleEndian } from "./tensor-content";
 import { elementCount, type EncodeOptions, type Tensor } from "./tensor-codec";
 
@@ -316,6 +317,15 @@ export interface PredictRequestParts {
  * input is a TensorValueError naming it.
  */
 export function encodePredictRequest(parts: PredictRequestParts): Buffer {
+  return writePredictRequest(parts).bytes;
+}
+
+/**
+ * The serialized PredictRequest, written into a buffer from `pool` when it is large enough to be
+ * pooled (a new buffer otherwise): what TfServingClient.predict sends. Release the result once nothing
+ * can read its bytes any more. Everything is checked before a buffer is taken.
+ */
+export function writePredictRequest(parts: PredictRequestParts, pool?: SendBufferPool): SendBuffer {
   const packing = parts.packing ?? "content";
   const spec = planModelSpec(parts.modelSpec);
   const inputs: { key: StringField; tensor: Plan; entrySize: number }[] = [];
@@ -335,25 +345,31 @@ export function encodePredictRequest(parts: PredictRequestParts): Buffer {
   const filter = (parts.outputFilter ?? []).map(stringField);
   for (const f of filter) size += lenFieldSize(f.length);
 
-  const writer = new Writer(Buffer.allocUnsafe(size));
-  writer.bytes[writer.pos++] = tag(1, LEN);
-  writer.varint(spec.size);
-  spec.write(writer);
-  for (const { key, tensor, entrySize } of inputs) {
-    writer.bytes[writer.pos++] = tag(2, LEN);
-    writer.varint(entrySize);
+  const sent = pool ? pool.acquire(size) : { bytes: Buffer.allocUnsafe(size), release: () => undefined };
+  try {
+    const writer = new Writer(sent.bytes);
     writer.bytes[writer.pos++] = tag(1, LEN);
-    writer.string(key.text, key.length);
-    writer.bytes[writer.pos++] = tag(2, LEN);
-    writer.varint(tensor.size);
-    tensor.write(writer);
+    writer.varint(spec.size);
+    spec.write(writer);
+    for (const { key, tensor, entrySize } of inputs) {
+      writer.bytes[writer.pos++] = tag(2, LEN);
+      writer.varint(entrySize);
+      writer.bytes[writer.pos++] = tag(1, LEN);
+      writer.string(key.text, key.length);
+      writer.bytes[writer.pos++] = tag(2, LEN);
+      writer.varint(tensor.size);
+      tensor.write(writer);
+    }
+    for (const f of filter) {
+      writer.bytes[writer.pos++] = tag(3, LEN);
+      writer.string(f.text, f.length);
+    }
+    if (writer.pos !== size) throw new Error(`PredictRequest: wrote ${writer.pos} bytes, planned ${size}`);
+  } catch (error) {
+    sent.release();
+    throw error;
   }
-  for (const f of filter) {
-    writer.bytes[writer.pos++] = tag(3, LEN);
-    writer.string(f.text, f.length);
-  }
-  if (writer.pos !== size) throw new Error(`PredictRequest: wrote ${writer.pos} bytes, planned ${size}`);
-  return writer.bytes;
+  return sent;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ export {
 } from "./compute/gpu-node-pool";
 export type { CpuArchitecture, GpuAmiType, GpuInstanceSpec } from "./compute/gpu-instances";
 export { NvidiaDevicePlugin, type NvidiaDevicePluginArgs } from "./compute/nvidia-device-plugin";
+export { existingGpuNodes, type ExistingGpuNodes, type ExistingGpuNodesArgs } from "./compute/existing-gpu-nodes";
 
 // Serving
 export { TfServing } from "./serving/tf-serving";
@@ -51,6 +52,13 @@ export type { TrainingJobSpec } from "./training/plan";
 export { JobSetController, type JobSetControllerArgs } from "./training/jobset-controller";
 export { linearExampleTrainer, type LinearExampleOptions } from "./training/linear-example";
 
+// Teams and GPU queueing: a tenant per team, Kueue to share the GPUs
+export { Team } from "./tenancy/team";
+export type { EgressRule, FlavorRef, NetworkPeer, ServingCallers, StoreEndpoint, TeamArgs, TeamDefaults, TeamQueueArgs, TeamQuota } from "./tenancy/team-args";
+export type { TeamPlan } from "./tenancy/team-plan";
+export { tfServingPods } from "./tenancy/team-objects";
+export { KueueController, type KueueControllerArgs, type QueueFlavor } from "./queueing/kueue-controller";
+export type { QueuePreemption } from "./queueing/kueue-objects";
 // Phones: a trained version converted to TensorFlow Lite
 export { MobileExport } from "./mobile/mobile-export";
 export type { MobileExportArgs, MobileExportJobObject, MobileExportResources, MobileExportWait, MobileOptimization, MobileSampleInputs } from "./mobile/args";

@@ -13,4 +13,5 @@ export const trainings = outputs.trainings;
 export const gpuPools = outputs.gpuPools;
 export const mobileExports = outputs.mobileExports;
 export const releases = outputs.releases;
+export const teams = outputs.teams;
 export const smokeTargets = outputs.smokeTargets;

@@ -10,7 +10,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SmokeEndpoint, SmokeTargets } from "../contracts/smoke-targets";
 import { connectToEksCluster } from "../components/cluster/eks-cluster";
 import { POD_SECURITY_RESTRICTED_LABELS } from "../components/common/kubernetes";
+import type { ExistingGpuNodes } from "../components/compute/existing-gpu-nodes";
 import { GpuNodePool } from "../components/compute/gpu-node-pool";
+import { KueueController } from "../components/queueing/kueue-controller";
+import { Team } from "../components/tenancy/team";
 import { TfServing } from "../components/serving/tf-serving";
 import { InClusterModelStore } from "../components/storage/in-cluster/in-cluster-model-store";
 import { ModelStore } from "../components/storage/model-store";
@@ -19,7 +22,20 @@ import { MobileExport } from "../components/mobile/mobile-export";
 import { JobSetController } from "../components/training/jobset-controller";
 import { TrainingJob } from "../components/training/training-job";
 import type { PlatformConfig, ServingConfig } from "./config";
-import { type GpuPoolRef, gpuPoolArgs, inClusterStoreArgs, isDistributed, mobileExportArgs, s3StoreArgs, servingArgs, trainingArgs, type Wiring } from "./wiring";
+import {
+  existingPoolNodes,
+  type GpuPoolRef,
+  gpuPoolArgs,
+  inClusterStoreArgs,
+  isDistributed,
+  mobileExportArgs,
+  s3StoreArgs,
+  servingArgs,
+  teamArgs,
+  teamNamespace,
+  trainingArgs,
+  type Wiring,
+} from "./wiring";
 
 export interface PlatformOutputs {
   /** Store name -> bucket name. */
@@ -34,16 +50,30 @@ export interface PlatformOutputs {
   mobileExports: pulumi.Output<Record<string, { exportUri: string; modelFileUri: string; version: number }>>;
   /** Model -> the versions and labels this stack pins (the promotion path, `ml-platform:releases`). */
   releases: PlatformConfig["releases"];
+  /** Team -> its namespace, the Kueue queue its trainings go to, its groups, and its servings and trainings. */
+  teams: Record<string, TeamOutput>;
   /** Every serving endpoint in the smoke suite's format (contracts/smoke-targets.ts). */
   smokeTargets: pulumi.Output<SmokeTargets>;
+}
+
+export interface TeamOutput {
+  namespace: string;
+  /** The LocalQueue in the namespace (`kueue.x-k8s.io/queue-name`), backed by the ClusterQueue of the same name. */
+  queue: string;
+  groups: string[];
+  servings: string[];
+  trainings: string[];
+  mobileExports: string[];
 }
 
 export interface Platform {
   provider: k8s.Provider;
   namespaces: Map<string, k8s.core.v1.Namespace>;
   stores: Map<string, ModelStore | InClusterModelStore>;
-  gpuPools: Map<string, GpuNodePool>;
+  gpuPools: Map<string, GpuNodePool | ExistingGpuNodes>;
   jobSetController?: JobSetController;
+  kueue?: KueueController;
+  teams: Map<string, Team>;
   trainings: Map<string, TrainingJob>;
   servings: Map<string, TfServing>;
   mobileExports: Map<string, MobileExport>;
@@ -67,10 +97,10 @@ function connect(config: PlatformConfig): { provider: k8s.Provider; clusterName:
   return { provider, clusterName: cluster.name };
 }
 
-/** The namespaces the platform's workloads use: the cluster's, plus any a serving or training names. */
+/** The namespaces the platform's workloads use: the cluster's, plus any a serving or training names (teams declare theirs). */
 function workloadNamespaces(config: PlatformConfig): string[] {
   const names = new Set([config.cluster.namespace]);
-  for (const item of [...config.servings, ...config.trainings, ...config.mobileExports]) if (item.namespace) names.add(item.namespace);
+  for (const item of [...config.servings, ...config.trainings, ...config.mobileExports]) if (item.namespace && !item.team) names.add(item.namespace);
   return [...names].sort();
 }
 
@@ -107,12 +137,30 @@ export function definePlatform(config: PlatformConfig): Platform {
     );
   }
 
-  const gpuPools = new Map<string, GpuNodePool>();
+  const gpuPools = new Map<string, GpuNodePool | ExistingGpuNodes>();
   for (const pool of config.gpuPools) {
-    gpuPools.set(pool.name, new GpuNodePool(pool.name, { ...gpuPoolArgs(pool, config), devicePlugin: { provider } }));
+    gpuPools.set(pool.name, pool.type === "existing" ? existingPoolNodes(pool) : new GpuNodePool(pool.name, { ...gpuPoolArgs(pool, config), devicePlugin: { provider } }));
   }
 
   const jobSetController = config.trainings.some(isDistributed) ? new JobSetController("jobset", config.jobSet, k8sOpts) : undefined;
+
+  // Teams share the GPUs through Kueue: one flavor per GPU pool, one queue per team, in one cohort.
+  let kueue: KueueController | undefined;
+  const teams = new Map<string, Team>();
+  if (config.teams.length > 0) {
+    const { cohort: _cohort, ...kueueArgs } = config.kueue;
+    kueue = new KueueController("kueue", kueueArgs, k8sOpts);
+    const controller = kueue;
+    const poolFlavors = new Map(config.gpuPools.map((pool) => [pool.name, controller.gpuFlavor(pool.name, gpuPools.get(pool.name)!)]));
+    for (const team of config.teams) {
+      teams.set(team.name, new Team(team.name, teamArgs(team, config, { defaultFlavor: controller.defaultFlavor, release: controller.release, poolFlavors }), k8sOpts));
+    }
+  }
+  /** A team's workloads come after its namespace, quota, policies and queue; others after the platform's namespaces. */
+  const optsFor = (item: { team?: string }, extra: pulumi.Resource[] = []) => ({
+    ...k8sOpts,
+    dependsOn: [...namespaces.values(), ...(item.team ? [teams.get(item.team)!] : []), ...extra],
+  });
 
   const wiring: Wiring = {
     clusterName,
@@ -122,7 +170,7 @@ export function definePlatform(config: PlatformConfig): Platform {
   };
 
   const trainings = new Map<string, TrainingJob>();
-  for (const training of config.trainings) trainings.set(training.name, new TrainingJob(training.name, trainingArgs(training, config, wiring), inNamespaces));
+  for (const training of config.trainings) trainings.set(training.name, new TrainingJob(training.name, trainingArgs(training, config, wiring), optsFor(training)));
 
   // A serving starts after the trainings of this stack that export its models, so that a first `pulumi up`
   // trains, then serves (instead of serving pods waiting for a version that is still being trained).
@@ -133,7 +181,7 @@ export function definePlatform(config: PlatformConfig): Platform {
       .map((t) => trainings.get(t.name)!);
     servings.set(
       serving.name,
-      new TfServing(serving.name, servingArgs(serving, config, wiring), { ...inNamespaces, dependsOn: [...inNamespaces.dependsOn, ...exporters] }),
+      new TfServing(serving.name, servingArgs(serving, config, wiring), optsFor(serving, exporters)),
     );
   }
 
@@ -146,7 +194,7 @@ export function definePlatform(config: PlatformConfig): Platform {
       .map((t) => trainings.get(t.name)!);
     mobileExports.set(
       mobileExport.name,
-      new MobileExport(mobileExport.name, mobileExportArgs(mobileExport, config, wiring), { ...inNamespaces, dependsOn: [...inNamespaces.dependsOn, ...exporters] }),
+      new MobileExport(mobileExport.name, mobileExportArgs(mobileExport, config, wiring), optsFor(mobileExport, exporters)),
     );
   }
 
@@ -167,9 +215,22 @@ export function definePlatform(config: PlatformConfig): Platform {
       ]),
     ),
     releases: config.releases,
+    teams: Object.fromEntries(
+      config.teams.map((team) => [
+        team.name,
+        {
+          namespace: teamNamespace(team),
+          queue: teams.get(team.name)!.queueName as string,
+          groups: team.groups,
+          servings: config.servings.filter((s) => s.team === team.name).map((s) => s.name),
+          trainings: config.trainings.filter((t) => t.team === team.name).map((t) => t.name),
+          mobileExports: config.mobileExports.filter((m) => m.team === team.name).map((m) => m.name),
+        },
+      ]),
+    ),
     smokeTargets: pulumi
       .all(config.servings.map((serving) => servings.get(serving.name)!.smokeTarget.apply((target) => smokeTargetWithOverrides(target, serving))))
       .apply((endpoints) => ({ endpoints })),
   };
-  return { provider, namespaces, stores, gpuPools, jobSetController, trainings, servings, mobileExports, outputs };
+  return { provider, namespaces, stores, gpuPools, jobSetController, kueue, teams, trainings, servings, mobileExports, outputs };
 }

@@ -5,7 +5,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { performance } from "node:perf_hooks";
-import { DEFAULT_CHANNEL_OPTIONS, modelSpecFor, TfServingClient } from "../../client/client";
+import { DEFAULT_CHANNEL_OPTIONS, modelSpecFor, TfServingClient, type TfServingClientOptions } from "../../client/client";
 import type { PredictRequest, PredictResponse } from "../../client/messages";
 import { decodePredictResponse, encodePredictRequest } from "../../client/predict-wire";
 import { methodDefinition, PREDICTION_SERVICE } from "../../client/protos";
@@ -88,8 +88,9 @@ export interface ProjectClientBench {
   close(): void;
 }
 
-export function projectClient(endpoint: string): ProjectClientBench {
-  const client = new TfServingClient({ endpoint, timeoutMs: TIMEOUT_MS });
+/** `options`: client options the bench compares (e.g. `sendBufferPool: false`). */
+export function projectClient(endpoint: string, options: Omit<TfServingClientOptions, "endpoint"> = {}): ProjectClientBench {
+  const client = new TfServingClient({ endpoint, timeoutMs: TIMEOUT_MS, ...options });
   const output = async (model: string, x: ReturnType<typeof tensor<"DT_FLOAT">>) => {
     const result = await client.predict({ model, inputs: { x } });
     return result.outputs["y"]!.values as Float32Array;

@@ -27,6 +27,8 @@ export interface ClientBenchResult {
   python: ContenderResult;
   /** The floor: grpc-js with pre-built request bytes and no decoding. */
   raw: ContenderResult;
+  /** The project's client without its pool of large request buffers (--compare-pool). */
+  nodeNoPool?: ContenderResult;
   /** The client's own encode + decode per small call, without the network. */
   codecCost: { clientUs: number; protoLoaderUs: number };
 }
@@ -120,6 +122,23 @@ export function formatClientBench(result: ClientBenchResult): { text: string; go
     ],
   );
   const cost = result.codecCost;
+  const noPool = result.nodeNoPool ? figures(result.nodeNoPool, settings) : undefined;
+  const poolTable = noPool
+    ? [
+        "",
+        "The client with and without its pool of large request buffers (sendBufferPool: false), same run:",
+        "",
+        table(
+          ["same run", "pool on (default)", "pool off", "on vs off (speed)"],
+          [
+            [`${mib} MiB in + ${mib} MiB out, s per call`, fixed(node.largeSecondsPerCall, 3), fixed(noPool.largeSecondsPerCall, 3), ratio(noPool.largeSecondsPerCall / node.largeSecondsPerCall)],
+            [`client CPU per ${mib} MiB call`, fixed(node.cpuMsPerLargeCall, 1, " ms"), fixed(noPool.cpuMsPerLargeCall, 1, " ms"), ratio(noPool.cpuMsPerLargeCall / node.cpuMsPerLargeCall)],
+            ["small, sequential calls/s", fixed(node.sequentialPerSecond, 0), fixed(noPool.sequentialPerSecond, 0), ratio(node.sequentialPerSecond / noPool.sequentialPerSecond)],
+            ["client CPU per small call", fixed(node.cpuUsPerSmallCall, 0, " µs"), fixed(noPool.cpuUsPerSmallCall, 0, " µs"), ratio(noPool.cpuUsPerSmallCall / node.cpuUsPerSmallCall)],
+          ],
+        ),
+      ]
+    : [];
 
   const pythonVersions = environment.python ? `, Python client: grpcio ${environment.python.grpcio}, TensorFlow ${environment.python.tensorflow}` : "";
   const text = [
@@ -135,6 +154,7 @@ export function formatClientBench(result: ClientBenchResult): { text: string; go
     "",
     `The client's own work per small call (encode the request, decode the answer; in a loop, no network): ${fixed(cost.clientUs, 1, " µs")};` +
       ` through @grpc/proto-loader (the client before its own wire format): ${fixed(cost.protoLoaderUs, 1, " µs")}.`,
+    ...poolTable,
   ].join("\n");
   return { text, goals: { large: largeRatio >= GOALS.large, small: smallRatio >= GOALS.small } };
 }

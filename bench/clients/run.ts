@@ -8,7 +8,10 @@
  * pre-built request bytes and no decoding, is measured in the same rounds. Then the 64 MiB
  * codec figures of `npm run bench`.
  *
- * Usage: npm run bench:clients [-- --quick] [-- --rounds N] [-- --json FILE] [-- --no-codec]
+ * With --compare-pool, the project's client runs twice in every round, with its pool of large request
+ * buffers and without (`sendBufferPool: false`), and a table compares the two.
+ *
+ * Usage: npm run bench:clients [-- --quick] [-- --rounds N] [-- --json FILE] [-- --no-codec] [-- --compare-pool]
  * Needs the virtualenv described in docs/client-performance.md. A benchmark, not a test: it prints
  * the goals it meets or misses and exits 0 either way (1 when it cannot run).
  */
@@ -84,12 +87,17 @@ function codecWithHugePages(): string {
   return child.stdout.trim() || `(failed: ${child.stderr.trim()})`;
 }
 
-export async function runClientBenchmark(settings: ClientBenchSettings, log: (line: string) => void = () => undefined): Promise<ClientBenchResult> {
+export async function runClientBenchmark(
+  settings: ClientBenchSettings,
+  log: (line: string) => void = () => undefined,
+  options: { comparePool?: boolean } = {},
+): Promise<ClientBenchResult> {
   const loadAverageStart = loadavg()[0]!;
   log("starting the server (exports and loads the SavedModels with TensorFlow)...");
   const server = await startBenchServer();
   let python: Awaited<ReturnType<typeof startPythonClient>> | undefined;
   const node = projectClient(server.endpoint);
+  const nodeNoPool = options.comparePool ? projectClient(server.endpoint, { sendBufferPool: false }) : undefined;
   const raw = rawGrpc(server.endpoint);
   try {
     log("starting the Python client...");
@@ -97,12 +105,17 @@ export async function runClientBenchmark(settings: ClientBenchSettings, log: (li
     const py = python;
     const largeNode = node.large(settings.largeBytes);
     const largeRaw = raw.large(settings.largeBytes);
+    const largeNoPool = nodeNoPool?.large(settings.largeBytes);
     const warmLarge = Math.max(1, Math.floor(settings.warmupCalls / 10));
     log("warming up...");
     await smallSequential(node.small, settings.warmupCalls);
     await smallSequential(raw.small, settings.warmupCalls);
     await large(largeNode, warmLarge);
     await large(largeRaw, warmLarge);
+    if (nodeNoPool && largeNoPool) {
+      await smallSequential(nodeNoPool.small, settings.warmupCalls);
+      await large(largeNoPool, warmLarge);
+    }
     await py.smallSequential(settings.warmupCalls);
     await py.large(warmLarge, settings.largeBytes);
 
@@ -114,8 +127,9 @@ export async function runClientBenchmark(settings: ClientBenchSettings, log: (li
     };
     type Rounds = { small: SmallSequentialResult[]; inFlight: InFlightResult[]; large: LargeResult[]; serverSmall: number[]; serverLarge: number[] };
     const empty = (): Rounds => ({ small: [], inFlight: [], large: [], serverSmall: [], serverLarge: [] });
-    const measured = { node: empty(), python: empty(), raw: empty() };
-    const contenders: Record<keyof typeof measured, { small(): Promise<SmallSequentialResult>; inFlight(): Promise<InFlightResult>; large(): Promise<LargeResult> }> = {
+    const measured = { node: empty(), python: empty(), raw: empty(), nodeNoPool: empty() };
+    type Contender = { small(): Promise<SmallSequentialResult>; inFlight(): Promise<InFlightResult>; large(): Promise<LargeResult> };
+    const contenders: Partial<Record<keyof typeof measured, Contender>> = {
       node: {
         small: () => (collectGarbage(), smallSequential(node.small, settings.smallCalls)),
         inFlight: () => (collectGarbage(), smallInFlight(node.small, settings.inFlightCalls, settings.inFlight)),
@@ -132,13 +146,21 @@ export async function runClientBenchmark(settings: ClientBenchSettings, log: (li
         large: () => (collectGarbage(), large(largeRaw, settings.largeCalls)),
       },
     };
+    if (nodeNoPool && largeNoPool) {
+      contenders.nodeNoPool = {
+        small: () => (collectGarbage(), smallSequential(nodeNoPool.small, settings.smallCalls)),
+        inFlight: () => (collectGarbage(), smallInFlight(nodeNoPool.small, settings.inFlightCalls, settings.inFlight)),
+        large: () => (collectGarbage(), large(largeNoPool, settings.largeCalls)),
+      };
+    }
 
     for (let round = 0; round < settings.rounds; round++) {
-      const order = (round % 2 === 0 ? ["node", "raw", "python"] : ["python", "raw", "node"]) as (keyof typeof measured)[];
+      const forward = (nodeNoPool ? ["node", "nodeNoPool", "raw", "python"] : ["node", "raw", "python"]) as (keyof typeof measured)[];
+      const order = round % 2 === 0 ? forward : [...forward].reverse();
       log(`round ${round + 1} of ${settings.rounds} (${order.join(", ")})...`);
       for (const phase of ["small", "inFlight", "large"] as const) {
         for (const name of order) {
-          const contender = contenders[name];
+          const contender = contenders[name]!;
           const into = measured[name];
           if (phase === "small") {
             const [result, cpu] = await serverCpu(() => contender.small());
@@ -175,19 +197,22 @@ export async function runClientBenchmark(settings: ClientBenchSettings, log: (li
       node: pooled(measured.node),
       python: pooled(measured.python),
       raw: pooled(measured.raw),
+      ...(nodeNoPool ? { nodeNoPool: pooled(measured.nodeNoPool) } : {}),
       codecCost: smallCallCodecCost(settings.codecIterations),
     };
   } finally {
     node.close();
+    nodeNoPool?.close();
     raw.close();
     await python?.close();
     await server.close();
   }
 }
 
-function parseArgs(argv: readonly string[]): { settings: ClientBenchSettings; quick: boolean; json?: string; codec: boolean } {
+function parseArgs(argv: readonly string[]): { settings: ClientBenchSettings; quick: boolean; json?: string; codec: boolean; comparePool: boolean } {
   let settings = { ...FULL_RUN };
   let quick = false;
+  let comparePool = false;
   let json: string | undefined;
   let codec = true;
   for (let i = 0; i < argv.length; i++) {
@@ -197,16 +222,17 @@ function parseArgs(argv: readonly string[]): { settings: ClientBenchSettings; qu
       quick = true;
     }
     else if (arg === "--no-codec") codec = false;
+    else if (arg === "--compare-pool") comparePool = true;
     else if (arg === "--rounds" && /^[1-9]\d*$/.test(argv[i + 1] ?? "")) settings.rounds = Number(argv[++i]);
     else if (arg === "--json" && argv[i + 1]) json = argv[++i];
-    else throw new Error(`unknown argument ${arg} (usage: bench:clients [--quick] [--rounds N] [--json FILE] [--no-codec])`);
+    else throw new Error(`unknown argument ${arg} (usage: bench:clients [--quick] [--rounds N] [--json FILE] [--no-codec] [--compare-pool])`);
   }
-  return { settings, quick, json, codec };
+  return { settings, quick, json, codec, comparePool };
 }
 
 async function main(): Promise<number> {
-  const { settings, quick, json, codec } = parseArgs(process.argv.slice(2));
-  const result = await runClientBenchmark(settings, (line) => console.error(line));
+  const { settings, quick, json, codec, comparePool } = parseArgs(process.argv.slice(2));
+  const result = await runClientBenchmark(settings, (line) => console.error(line), { comparePool });
   const report = formatClientBench(result);
   console.log(report.text);
   let codecText: string | undefined;

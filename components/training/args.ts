@@ -138,6 +138,15 @@ export interface TrainingJobCommonArgs {
    * @default none
    */
   sourceFiles?: Record<string, string>;
+  /**
+   * Kueue LocalQueue (in `namespace`) to submit the training to, e.g. a Team's `queueName`. The Job or JobSet is
+   * created suspended with the `kueue.x-k8s.io/queue-name` label, and Kueue starts it once the team's quota
+   * admits all its pods (and may suspend it again to give a team back its quota; checkpoints make that cheap).
+   * Time spent waiting in the queue counts against `wait.timeoutMinutes`. With server-side apply (the provider's
+   * default) later updates leave Kueue's `spec.suspend` alone.
+   * @default not queued: the pods start at once
+   */
+  queue?: string;
   /** The JobSet installation distributed jobs need; they depend on it. @default JobSet assumed installed */
   jobSetController?: pulumi.Resource;
   /** Escape hatch: change the rendered Job or JobSet before it is declared. */

@@ -139,6 +139,8 @@ export interface TrainingJobSpec {
   wait: { until: "complete"; timeoutMinutes: number } | { until: "created" };
   /** Seconds between checkpoint saves, or undefined without checkpoints. */
   checkpointSaveIntervalSeconds?: number;
+  /** The Kueue LocalQueue the workload is submitted to, or undefined when it is not queued. */
+  queue?: string;
 }
 
 /**
@@ -225,6 +227,10 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
       issues.add("checkpoints.saveIntervalSeconds", `must be a positive integer of seconds (got ${JSON.stringify(checkpointSaveIntervalSeconds)})`);
     }
   }
+  if (args.queue !== undefined) {
+    const queueProblem = typeof args.queue === "string" ? dnsLabelProblem(args.queue) : "must be the name of a Kueue LocalQueue";
+    if (queueProblem) issues.add("queue", `${queueProblem} (the name of a Kueue LocalQueue in the job's namespace)`);
+  }
   const sharedMemoryProblem = args.sharedMemorySize === undefined ? undefined : quantityProblem(args.sharedMemorySize, "memory");
   if (sharedMemoryProblem) issues.add("sharedMemorySize", sharedMemoryProblem);
   (args.imagePullSecrets ?? []).forEach((secret, i) => {
@@ -250,6 +256,7 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
     backoffLimit: args.backoffLimit ?? TRAINING_DEFAULT_BACKOFF_LIMIT,
     wait,
     checkpointSaveIntervalSeconds,
+    queue: args.queue,
   };
 }
 

@@ -97,7 +97,8 @@ export class TrainingJob extends pulumi.ComponentResource {
     const dependsOn: pulumi.Resource[] = [this.serviceAccount, this.scripts, ...(this.code ? [this.code] : []), ...this.grant.resources];
     if (spec.plan.engine === "jobset" && args.jobSetController) dependsOn.push(args.jobSetController);
     // Jobs are immutable and carry a fixed name: a changed spec replaces the job, deleting the old one first.
-    const workloadOpts = { parent: this, dependsOn, deleteBeforeReplace: true };
+    // Kueue owns `spec.suspend` of a queued workload once it admits it: an update must not suspend it again.
+    const workloadOpts = { parent: this, dependsOn, deleteBeforeReplace: true, ...(spec.queue !== undefined ? { ignoreChanges: ["spec.suspend"] } : {}) };
     const metadata = object.apply((o) => o.metadata);
     if (spec.plan.engine === "job") {
       this.workload = new k8s.batch.v1.Job(

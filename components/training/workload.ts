@@ -15,6 +15,7 @@
 import { scriptsVolume, scriptsVolumeMount } from "../common/container-scripts";
 import { PLATFORM_LABEL_PREFIX, restrictedContainerSecurityContext, restrictedPodSecurityContext, standardLabels } from "../common/kubernetes";
 import type { GpuScheduling } from "../compute/gpu-node-pool";
+import { KUEUE_QUEUE_LABEL } from "../queueing/kueue-objects";
 import { AWS_CLI_IMAGE, AWS_CLI_PATH } from "../serving/images";
 import type { TrainingResources, TrainingWorkloadObject } from "./args";
 import type { RolePlan, TrainingPlan } from "./frameworks/types";
@@ -261,6 +262,23 @@ export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
   };
 }
 
+/**
+ * The labels of the Job or JobSet itself: the pods' labels, plus the Kueue queue it is submitted to. Kueue
+ * only looks at the top-level object; it admits a workload by setting `spec.suspend` to false.
+ */
+function workloadLabels(inputs: WorkloadInputs): Record<string, string> {
+  return { ...labels(inputs), ...(inputs.spec.queue !== undefined ? { [KUEUE_QUEUE_LABEL]: inputs.spec.queue } : {}) };
+}
+
+/**
+ * Queued workloads are created suspended: Kueue starts them when their quota admits them. (Kueue's own webhook
+ * would suspend them too, but clusters that do not call webhooks, and the order of admission plugins, should not
+ * decide whether pods start before admission.)
+ */
+function suspension(inputs: WorkloadInputs): { suspend?: true } {
+  return inputs.spec.queue !== undefined ? { suspend: true } : {};
+}
+
 /** Pod disruptions (spot reclaims, drains, preemption) carry this condition. */
 const DISRUPTION = [{ type: "DisruptionTarget", status: "True" }];
 
@@ -269,8 +287,9 @@ function singleJob(inputs: WorkloadInputs): TrainingWorkloadObject {
   return {
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: { name: names.workload, namespace, labels: labels(inputs), annotations: waitAnnotations(wait, plan.engine) },
+    metadata: { name: names.workload, namespace, labels: workloadLabels(inputs), annotations: waitAnnotations(wait, plan.engine) },
     spec: {
+      ...suspension(inputs),
       backoffLimit,
       ...(inputs.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: inputs.activeDeadlineSeconds } : {}),
       ...(inputs.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: inputs.ttlSecondsAfterFinished } : {}),
@@ -287,8 +306,9 @@ function jobSet(inputs: WorkloadInputs): TrainingWorkloadObject {
   return {
     apiVersion: JOBSET_API_VERSION,
     kind: "JobSet",
-    metadata: { name: names.workload, namespace, labels: labels(inputs), annotations: waitAnnotations(wait, plan.engine) },
+    metadata: { name: names.workload, namespace, labels: workloadLabels(inputs), annotations: waitAnnotations(wait, plan.engine) },
     spec: {
+      ...suspension(inputs),
       // Stable pod host names <jobset>-<role>-0-<index>.<jobset> through a headless Service JobSet manages.
       network: { enableDNSHostnames: true, subdomain: names.workload, publishNotReadyAddresses: true },
       successPolicy: { operator: "All", ...(plan.successRoles.length ? { targetReplicatedJobs: plan.successRoles } : {}) },

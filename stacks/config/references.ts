@@ -12,8 +12,22 @@ import type { ModelStoreBackend } from "../../components/storage/model-store-bac
 import { validateTfServingArgs } from "../../components/serving/validation";
 import { planMobileExport } from "../../components/mobile/plan";
 import { planTrainingJob } from "../../components/training/plan";
-import { type GpuPoolRef, gpuPoolArgs, inClusterStoreArgs, mobileExportArgs, s3StoreArgs, servingArgs, trainingArgs, type Wiring } from "../wiring";
-import type { PlatformConfig } from "./schema";
+import { planTeam } from "../../components/tenancy/team-plan";
+import {
+  existingPoolNodes,
+  type GpuPoolRef,
+  gpuPoolArgs,
+  inClusterStoreArgs,
+  s3StoreArgs,
+  servingArgs,
+  teamArgs,
+  teamNamespace,
+  teamQueueGpus,
+  mobileExportArgs,
+  trainingArgs,
+  type Wiring,
+} from "../wiring";
+import type { PlatformConfig, TeamConfig } from "./schema";
 
 /** Stands in for a store while validating: validators only check that a store is there. */
 function standInStore(name: string): ModelStoreBackend {
@@ -80,8 +94,19 @@ export function referenceProblems(config: PlatformConfig): string[] {
   const pools = new Map<string, GpuPoolRef>();
   config.gpuPools.forEach((pool, i) => {
     const path = `gpuPools[${i}]`;
+    if (pool.type === "existing") {
+      collectComponentIssues(
+        path,
+        () => {
+          const nodes = existingPoolNodes(pool);
+          pools.set(pool.name, { scheduling: nodes.scheduling, gpusPerNode: nodes.gpusPerNode, gpuResourceName: GPU_RESOURCE_NAME, architecture: nodes.architecture });
+        },
+        problems,
+      );
+      return;
+    }
     if (cluster.type === "local") {
-      problems.push(`${path}: GPU node pools are EKS managed node groups; a "local" cluster cannot have them`);
+      problems.push(`${path}: GPU node pools of type "eks" are EKS managed node groups; a "local" cluster cannot have them (describe its GPU nodes with type "existing")`);
       return;
     }
     const args = gpuPoolArgs(pool, config);
@@ -137,11 +162,28 @@ export function referenceProblems(config: PlatformConfig): string[] {
     }
   }
 
+  const gpuConfigBroken = teamProblems(config, problems);
+  /** False when the item names an unknown team or sets a namespace besides its team (both reported here). */
+  const teamUsable = (item: { team?: string; namespace?: string }, path: string) => {
+    if (item.team === undefined) return true;
+    const team = config.teams.find((t) => t.name === item.team);
+    if (!team) {
+      problems.push(`${path}.team: unknown team "${item.team}"; teams has ${quote(config.teams.map((t) => t.name))}`);
+      return false;
+    }
+    if (item.namespace !== undefined) {
+      problems.push(`${path}.namespace: conflicts with team "${team.name}", whose namespace "${teamNamespace(team)}" it runs in; remove namespace`);
+      return false;
+    }
+    return true;
+  };
+
   // Servings.
   const served = new Set<string>();
   config.servings.forEach((serving, i) => {
     const path = `servings[${i}]`;
     let referencesOk = poolUsable(serving.gpuPool, `${path}.gpuPool`);
+    referencesOk = teamUsable(serving, path) && referencesOk;
     serving.models.forEach((model, j) => {
       served.add(model.name);
       referencesOk = modelInStore(model.name, model.store, `${path}.models[${j}].store`, `${path}.models[${j}].name`) && referencesOk;
@@ -166,17 +208,159 @@ export function referenceProblems(config: PlatformConfig): string[] {
   config.trainings.forEach((training, i) => {
     const path = `trainings[${i}]`;
     let referencesOk = poolUsable(training.gpuPool, `${path}.gpuPool`);
+    referencesOk = teamUsable(training, path) && referencesOk;
     referencesOk = modelInStore(training.model, training.store, `${path}.store`, `${path}.model`) && referencesOk;
-    if (referencesOk) collectComponentIssues(path, () => planTrainingJob(training.name, trainingArgs(training, config, wiring)), problems);
+    if (!referencesOk) return;
+    collectComponentIssues(path, () => planTrainingJob(training.name, trainingArgs(training, config, wiring)), problems);
+    if (training.team !== undefined && !gpuConfigBroken.has(training.team)) queuedGpuProblems(config, i, wiring, problems);
   });
 
   // Mobile exports.
   config.mobileExports.forEach((mobileExport, i) => {
     const path = `mobileExports[${i}]`;
-    if (modelInStore(mobileExport.model, mobileExport.store, `${path}.store`, `${path}.model`)) {
+    const teamOk = teamUsable(mobileExport, path);
+    if (modelInStore(mobileExport.model, mobileExport.store, `${path}.store`, `${path}.model`) && teamOk) {
       collectComponentIssues(path, () => planMobileExport(mobileExport.name, mobileExportArgs(mobileExport, config, wiring)), problems);
     }
   });
 
   return problems;
 }
+
+/** The GPUs a TrainingJob's pods ask for at once (0 when it uses none or is invalid, which is reported elsewhere). */
+function trainingGpus(config: PlatformConfig, index: number, wiring: Wiring): number {
+  const training = config.trainings[index];
+  try {
+    const spec = planTrainingJob(training.name, trainingArgs(training, config, wiring));
+    return spec.plan.roles.filter((role) => role.usesGpus).reduce((sum, role) => sum + role.replicas * spec.gpusPerPod, 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * A queued training must be able to get its GPUs at all: its team's queue needs a guarantee on its pool, and the
+ * guarantee plus what the team may borrow (its quota above the guarantee, at most what the other teams hold there)
+ * must cover all its pods at once, or it would wait in the queue forever.
+ */
+function queuedGpuProblems(config: PlatformConfig, index: number, wiring: Wiring, problems: string[]): void {
+  const training = config.trainings[index];
+  const path = `trainings[${index}]`;
+  const gpus = trainingGpus(config, index, wiring);
+  if (gpus === 0 || training.gpuPool === undefined) return;
+  const teamIndex = config.teams.findIndex((t) => t.name === training.team);
+  const team = config.teams[teamIndex];
+  const teamPath = `teams[${teamIndex}]`;
+  const guaranteed = teamQueueGpus(team, config).get(training.gpuPool) ?? 0;
+  if (guaranteed === 0) {
+    problems.push(
+      `${path}.resources.gpus: asks for GPUs on pool "${training.gpuPool}", but team "${team.name}" has no GPU quota there (${teamPath}.queue.gpus); give the team GPUs on "${training.gpuPool}"`,
+    );
+    return;
+  }
+  const allGuaranteed = [...teamQueueGpus(team, config).values()].reduce((a, b) => a + b, 0);
+  const headroom = Math.max(0, (team.quota.gpus ?? 0) - allGuaranteed);
+  const lendable = config.teams.filter((t) => t.name !== team.name).reduce((sum, t) => sum + (teamQueueGpus(t, config).get(training.gpuPool!) ?? 0), 0);
+  const most = guaranteed + Math.min(headroom, lendable);
+  if (gpus > most) {
+    problems.push(
+      `${path}.resources.gpus: needs ${gpus} GPU(s) at once, but team "${team.name}" can get at most ${most} on pool "${training.gpuPool}" (its queue guarantees ${guaranteed}, it may borrow ${most - guaranteed}); it would wait in the queue forever: raise ${teamPath}.queue.gpus or ${teamPath}.quota.gpus, or use fewer GPUs`,
+    );
+  }
+}
+
+/** The GPUs a serving may run at once: GPUs per pod times its most replicas. */
+function servingGpus(serving: PlatformConfig["servings"][number]): number {
+  const replicas = serving.autoscaling?.maxReplicas ?? serving.replicas ?? 2;
+  return (serving.resources?.gpus ?? 0) * replicas;
+}
+
+/**
+ * Teams: names, namespaces, references between teams and servings, GPU budgets, and the Team component's own rules.
+ * Returns the teams whose GPU guarantee cannot be read (their trainings' GPU needs are not checked against it).
+ */
+function teamProblems(config: PlatformConfig, problems: string[]): Set<string> {
+  const before = problems.length;
+  const gpuConfigBroken = new Set<string>();
+  if (config.teams.length === 0) {
+    if (Object.keys(config.kueue).length > 0) problems.push(`kueue: Kueue is only installed for teams, and teams is empty; add teams or remove kueue`);
+    return gpuConfigBroken;
+  }
+  duplicates(config.teams.map((t) => t.name), "teams", problems);
+  const byName = new Map(config.teams.map((t) => [t.name, t]));
+  const owner = new Map<string, number>();
+  const otherNamespaces = new Set([config.cluster.namespace, ...[...config.servings, ...config.trainings, ...config.mobileExports].filter((x) => !x.team && x.namespace).map((x) => x.namespace as string)]);
+  config.teams.forEach((team, i) => {
+    const namespace = teamNamespace(team);
+    if (owner.has(namespace)) problems.push(`teams[${i}].namespace: "${namespace}" is already the namespace of teams[${owner.get(namespace)}]; each team needs its own`);
+    else owner.set(namespace, i);
+    if (otherNamespaces.has(namespace)) {
+      problems.push(
+        `teams[${i}].namespace: "${namespace}" is also used outside the team (the platform's namespace, or a serving, training or mobile export without a team); give the team its own namespace, or put those workloads in the team`,
+      );
+    }
+  });
+  const poolNames = config.gpuPools.map((p) => p.name);
+
+  config.teams.forEach((team, i) => {
+    const path = `teams[${i}]`;
+    const gpus = team.queue.gpus;
+    if (typeof gpus === "number" && gpus > 0 && poolNames.length !== 1) {
+      problems.push(`${path}.queue.gpus: a number needs exactly one GPU pool, but gpuPools has ${quote(poolNames)}; give GPUs per pool, e.g. { ${poolNames[0] ?? "pool"}: ${gpus} }`);
+      gpuConfigBroken.add(team.name);
+    } else if (gpus !== undefined && typeof gpus !== "number") {
+      for (const pool of Object.keys(gpus)) {
+        if (poolNames.includes(pool)) continue;
+        problems.push(`${path}.queue.gpus.${pool}: unknown GPU pool "${pool}"; gpuPools has ${quote(poolNames)}`);
+        gpuConfigBroken.add(team.name);
+      }
+    }
+    const peerProblems = (peer: { team?: string }, peerPath: string) => {
+      if (peer.team === undefined) return;
+      if (!byName.has(peer.team)) problems.push(`${peerPath}.team: unknown team "${peer.team}"; teams has ${quote(byName.keys())}`);
+      else if (peer.team === team.name) problems.push(`${peerPath}.team: a team's own pods may always call its servings; remove it`);
+    };
+    team.servingCallers.forEach((entry, j) => {
+      const serving = config.servings.find((s) => s.name === entry.serving);
+      // A serving of an unknown team is reported with the serving.
+      const unknownTeam = serving?.team !== undefined && !byName.has(serving.team);
+      if (!unknownTeam && (!serving || serving.team !== team.name)) {
+        const own = config.servings.filter((s) => s.team === team.name).map((s) => s.name);
+        problems.push(`${path}.servingCallers[${j}].serving: "${entry.serving}" is not a serving of team "${team.name}"; its servings: ${quote(own)}`);
+      }
+      entry.from.forEach((peer, k) => peerProblems(peer, `${path}.servingCallers[${j}].from[${k}]`));
+    });
+    team.egress.forEach((rule, j) => {
+      if (rule.to.team !== undefined && !byName.has(rule.to.team)) problems.push(`${path}.egress[${j}].to.team: unknown team "${rule.to.team}"; teams has ${quote(byName.keys())}`);
+    });
+    // An internal load balancer's clients come from outside the cluster: the team's default deny drops them unless listed.
+    config.servings.forEach((serving, k) => {
+      if (serving.team !== team.name || serving.service?.type !== "InternalLoadBalancer") return;
+      const callers = team.servingCallers.find((c) => c.serving === serving.name)?.from ?? [];
+      if (!callers.some((peer) => peer.cidr !== undefined)) {
+        problems.push(
+          `servings[${k}].service.type: an InternalLoadBalancer in team "${team.name}" gets no traffic through the team's NetworkPolicies; list its clients' address ranges in ${path}.servingCallers (e.g. { serving: ${serving.name}, from: [{ cidr: "10.0.0.0/16" }] })`,
+        );
+      }
+    });
+    // GPU servings and the queue's guarantee both come out of the namespace's GPU quota.
+    const servingGpuTotal = config.servings.filter((s) => s.team === team.name).reduce((sum, s) => sum + servingGpus(s), 0);
+    const guaranteed = [...teamQueueGpus(team, config).values()].reduce((a, b) => a + b, 0);
+    if (servingGpuTotal > 0 && servingGpuTotal + guaranteed > (team.quota.gpus ?? 0)) {
+      problems.push(
+        `${path}.quota.gpus: the team's servings run up to ${servingGpuTotal} GPU(s) and its queue guarantees ${guaranteed}, but the quota allows ${team.quota.gpus ?? 0}; raise it to at least ${servingGpuTotal + guaranteed}`,
+      );
+    }
+  });
+  if (problems.length > before) return gpuConfigBroken;
+
+  // The Team component's own rules, through the same translation the program uses (stand-in Kueue flavors).
+  const standIn = {
+    defaultFlavor: { name: "default" },
+    release: undefined as never,
+    poolFlavors: new Map(config.gpuPools.map((p) => [p.name, { name: `gpu-${p.name}` }])),
+  };
+  config.teams.forEach((team: TeamConfig, i) => collectComponentIssues(`teams[${i}]`, () => planTeam(team.name, teamArgs(team, config, standIn)), problems));
+  return gpuConfigBroken;
+}
+

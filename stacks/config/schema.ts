@@ -79,7 +79,11 @@ export const storeSchema = z.preprocess(withDefaultType("s3"), z.discriminatedUn
 
 // ---- GPU pools -----------------------------------------------------------------------------------
 
-export const gpuPoolSchema = z.strictObject({
+const taint = z.strictObject({ key: z.string(), value: z.string().optional(), effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]) });
+
+const eksGpuPool = z.strictObject({
+  /** An EKS managed node group the program creates (GpuNodePool). */
+  type: z.literal("eks"),
   name: resourceName,
   instanceTypes: z.array(z.string()).min(1),
   amiType: z.enum(GPU_AMI_TYPES).optional(),
@@ -87,13 +91,27 @@ export const gpuPoolSchema = z.strictObject({
   scaling: z.strictObject({ min: z.number(), desired: z.number(), max: z.number() }),
   diskSizeGiB: z.number().optional(),
   labels: stringMap.optional(),
-  taint: z.union([z.literal(false), z.strictObject({ key: z.string(), value: z.string().optional(), effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]) })]).optional(),
+  taint: z.union([z.literal(false), taint]).optional(),
   subnetIds: z.array(z.string().min(1)).min(1).optional(),
   version: z.string().optional(),
   clusterAutoscaler: z.boolean().optional(),
   maxUnavailable: z.number().optional(),
   tags: stringMap.optional(),
 });
+
+const existingGpuPool = z.strictObject({
+  /** GPU nodes that exist already (a GPU workstation's kind or k3s, nodes managed elsewhere): nothing is created. */
+  type: z.literal("existing"),
+  name: resourceName,
+  /** Labels that select the nodes. */
+  nodeLabels: stringMap,
+  gpusPerNode: positiveInt,
+  /** The taint the nodes carry, if any. */
+  taint: z.union([z.literal(false), taint]).optional(),
+  architecture: z.enum(["x86_64", "arm64"]).optional(),
+});
+
+export const gpuPoolSchema = z.preprocess(withDefaultType("eks"), z.discriminatedUnion("type", [eksGpuPool, existingGpuPool]));
 
 // ---- releases: the promotion path ---------------------------------------------------------------
 
@@ -133,6 +151,8 @@ const servedModel = z.strictObject({
 
 export const servingSchema = z.strictObject({
   name: resourceName,
+  /** Name of a team in `teams`: the serving runs in the team's namespace (then leave `namespace` unset). */
+  team: resourceName.optional(),
   namespace: namespace.optional(),
   models: z.array(servedModel).min(1),
   replicas: positiveInt.optional(),
@@ -163,6 +183,8 @@ export const servingSchema = z.strictObject({
 
 const trainingCommon = {
   name: resourceName,
+  /** Name of a team in `teams`: the training runs in the team's namespace, submitted to its Kueue queue. */
+  team: resourceName.optional(),
   namespace: namespace.optional(),
   /** Name of a store in `stores`; the job writes `models/<model>/<version>/` there. */
   store: resourceName,
@@ -220,6 +242,8 @@ export const trainingSchema = z
 /** A complete model version converted to TensorFlow Lite for phones (MobileExport). */
 export const mobileExportSchema = z.strictObject({
   name: resourceName,
+  /** Name of a team in `teams`: the export runs in the team's namespace (then leave `namespace` unset). */
+  team: resourceName.optional(),
   namespace: namespace.optional(),
   /** Name of a store in `stores`: it holds `models/<model>/<version>/`, and gets `mobile/<model>/<version>/`. */
   store: resourceName,
@@ -254,6 +278,85 @@ export const jobSetSchema = z.strictObject({
   values: z.record(z.string(), z.unknown()).optional(),
 });
 
+// ---- teams and Kueue -------------------------------------------------------------------------------
+
+const nonNegativeInt = z.preprocess((v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v), z.number().int().nonnegative());
+const port = z.number().int().min(1).max(65535);
+
+/**
+ * Who may connect: a team's pods (`team`), the pods of a namespace (`namespace`, optionally only those with all of
+ * `podLabels`), or addresses (`cidr` minus `except`).
+ */
+const networkPeer = z
+  .strictObject({
+    team: resourceName.optional(),
+    namespace: namespace.optional(),
+    podLabels: stringMap.optional(),
+    cidr: z.string().min(1).optional(),
+    except: z.array(z.string().min(1)).optional(),
+  })
+  .superRefine((peer, ctx) => {
+    const kinds = [peer.team, peer.namespace, peer.cidr].filter((v) => v !== undefined).length;
+    if (kinds !== 1) ctx.addIssue({ code: "custom", message: "set exactly one of team, namespace (with podLabels?) or cidr (with except?)" });
+    if (peer.podLabels && peer.namespace === undefined && peer.team === undefined) ctx.addIssue({ code: "custom", path: ["podLabels"], message: "needs team or namespace: which namespace's pods" });
+    if (peer.except && peer.cidr === undefined) ctx.addIssue({ code: "custom", path: ["except"], message: "only applies to cidr" });
+  });
+
+const queuePreemption = z.strictObject({
+  reclaimWithinCohort: z.enum(["Never", "LowerPriority", "Any"]).optional(),
+  withinClusterQueue: z.enum(["Never", "LowerPriority", "LowerOrNewerEqualPriority"]).optional(),
+});
+
+export const teamSchema = z.strictObject({
+  name: resourceName,
+  /** The team's namespace. @default the team's name */
+  namespace: namespace.optional(),
+  /** Kubernetes groups of the members (EKS access entries' kubernetesGroups), bound to `edit` in the namespace. */
+  groups: z.array(z.string().min(1)).min(1),
+  /** The namespace's ResourceQuota: the most the team's pods may request at once, and object counts. */
+  quota: z.strictObject({
+    cpu: quantity,
+    memory: quantity,
+    gpus: nonNegativeInt.optional(),
+    pods: nonNegativeInt.optional(),
+    services: nonNegativeInt.optional(),
+    loadBalancers: nonNegativeInt.optional(),
+    configMaps: nonNegativeInt.optional(),
+    secrets: nonNegativeInt.optional(),
+    persistentVolumeClaims: nonNegativeInt.optional(),
+    jobs: nonNegativeInt.optional(),
+  }),
+  /** Requests given to containers that set none (the namespace's LimitRange). */
+  defaults: z.strictObject({ cpuRequest: quantity.optional(), memoryRequest: quantity.optional() }).optional(),
+  /** What the team's Kueue queue guarantees its trainings; the quota above it is what the team may borrow. */
+  queue: z
+    .strictObject({
+      cpu: quantity.optional(),
+      memory: quantity.optional(),
+      /** GPUs guaranteed: a number with one GPU pool, else per pool name. */
+      gpus: z.union([nonNegativeInt, z.record(resourceName, nonNegativeInt)]).optional(),
+      preemption: queuePreemption.optional(),
+    })
+    .default({}),
+  /** Which of the team's servings may be called from where (besides the team's own pods). */
+  servingCallers: z.array(z.strictObject({ serving: resourceName, from: z.array(networkPeer).min(1) })).default([]),
+  /** More traffic the team's pods may start: to a peer, on TCP ports (all when omitted). */
+  egress: z.array(z.strictObject({ to: networkPeer, ports: z.array(port).optional() })).default([]),
+});
+
+/** How Kueue is installed when the stack has teams (KueueController args), and the teams' cohort. */
+export const kueueSchema = z.strictObject({
+  /** Chart reference or local chart path (a mirror for clusters without registry access). */
+  chart: z.string().min(1).optional(),
+  /** Chart version (the Kueue release without "v"). */
+  version: z.string().optional(),
+  namespace: namespace.optional(),
+  /** Chart values. */
+  values: z.record(z.string(), z.unknown()).optional(),
+  /** The cohort the teams' queues share (lend and borrow in). */
+  cohort: resourceName.optional(),
+});
+
 // ---- the whole config ----------------------------------------------------------------------------
 
 export const platformConfigSchema = z.strictObject({
@@ -264,6 +367,8 @@ export const platformConfigSchema = z.strictObject({
   servings: z.array(servingSchema).default([]),
   trainings: z.array(trainingSchema).default([]),
   jobSet: jobSetSchema.default({}),
+  teams: z.array(teamSchema).default([]),
+  kueue: kueueSchema.default({}),
   mobileExports: z.array(mobileExportSchema).default([]),
 });
 
@@ -275,6 +380,10 @@ export type ReleaseConfig = z.infer<typeof releaseSchema>;
 export type ServingConfig = z.infer<typeof servingSchema>;
 export type TrainingConfig = z.infer<typeof trainingSchema>;
 export type JobSetConfig = z.infer<typeof jobSetSchema>;
+export type TeamConfig = z.infer<typeof teamSchema>;
+export type NetworkPeerConfig = TeamConfig["servingCallers"][number]["from"][number];
+export type KueueConfig = z.infer<typeof kueueSchema>;
+export type EksGpuPoolConfig = Extract<GpuPoolConfig, { type: "eks" }>;
 export type MobileExportConfig = z.infer<typeof mobileExportSchema>;
 
 /** Top-level config keys the program reads (without the `ml-platform:` namespace). */

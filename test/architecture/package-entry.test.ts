@@ -28,14 +28,18 @@ describe('the package entry point (import ... from "ml-platform")', () => {
       "GpuNodePool",
       "InClusterModelStore",
       "JobSetController",
+      "KueueController",
       "MobileExport",
       "ModelStore",
       "NvidiaDevicePlugin",
+      "Team",
       "TfServing",
       "TrainingJob",
       "connectToEksCluster",
       "eksKubeconfig",
+      "existingGpuNodes",
       "linearExampleTrainer",
+      "tfServingPods",
     ]);
     expect(result.types).toEqual(expect.arrayContaining(["ml-platform:storage:ModelStore", "ml-platform:serving:TfServing", "kubernetes:apps/v1:Deployment"]));
     expect(result.syncScript).toBe(readFileSync(path.join(REPO_ROOT, "components/serving/scripts/model-sync.sh"), "utf8").split("\n")[0]);

@@ -129,6 +129,17 @@ describe("the bench:clients report", () => {
     expect(goals).toEqual({ large: true, small: true });
   });
 
+  it("compares the client with and without its request buffer pool when both ran (--compare-pool), and only then", () => {
+    expect(formatClientBench(result).text).not.toContain("pool on (default)");
+    const nodeNoPool = { small: small(1250, 100, 500), inFlight: { wallSeconds: 0.2, cpuSeconds: 0.1 }, large: { seconds: [0.15, 0.12, 0.2], cpuSeconds: 0.135 } };
+    const text = formatClientBench({ ...result, nodeNoPool }).text;
+    const comparison = text.slice(text.indexOf("The client with and without its pool"));
+    expect(row(comparison, "16 MiB in + 16 MiB out, s per call")?.slice(2, 5)).toEqual(["0.100", "0.150", "1.50x"]);
+    expect(row(comparison, "client CPU per 16 MiB call")?.slice(2, 5)).toEqual(["30.0 ms", "45.0 ms", "1.50x"]);
+    expect(row(comparison, "small, sequential calls/s")?.slice(2, 5)).toEqual(["1000", "800", "1.25x"]);
+    expect(row(comparison, "client CPU per small call")?.slice(2, 5)).toEqual(["400 µs", "500 µs", "1.25x"]);
+  });
+
   it("says when a goal is missed", () => {
     const slower = { ...result, node: { ...result.node, large: { seconds: [0.2], cpuSeconds: 0.05 }, small: small(4000, 100, 400) } };
     const { text, goals } = formatClientBench(slower);
@@ -143,14 +154,18 @@ describe("the codec figures", () => {
     expect(result.rows.map((r) => r.name)).toEqual([
       "memcpy: copy into a reused buffer (baseline)",
       "Buffer.from(bytes): copy into new memory",
-      "encode: Float32Array -> PredictRequest bytes",
+      "encode, repeated calls (the client's pooled buffer)",
+      "encode into new memory (first call, or pool off)",
       "decode: PredictResponse bytes -> Float32Array, aligned",
       "decode: misaligned, moved in place",
       "decode: misaligned, not the client's to move (copied)",
       "encode with @grpc/proto-loader (the client's before)",
     ]);
     expect(result.rows.every((r) => r.seconds > 0)).toBe(true);
+    // The repeated-call encode went through the client's pool: one buffer, reused by every run after the first.
+    expect(result.pool).toMatchObject({ allocated: 1, reused: 2, overflowed: 0, lent: 0 });
     const { text } = formatCodecResult(result);
+    expect(text).toContain("(encode, repeated calls: 2 of 3 writes went into a buffer an earlier one had used, 1 MiB owned by the pool)");
     expect(text.split("\n").filter((line) => /(meets|MISSES) target \(>= 0\.5x memcpy\)/.test(line))).toHaveLength(3);
   });
 });

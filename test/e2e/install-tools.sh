@@ -6,7 +6,9 @@
 #   bin/      etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, pulumi,
 #             pulumi-language-nodejs, pulumi-resource-pulumi-nodejs, pulumi-resource-kubernetes
 #   kwok/     kwok's stages (node-initialize, node-heartbeat, pod-ready, pod-complete, pod-delete)
-#   charts/   the JobSet Helm chart of the release the platform pins (for a cluster with no registry access)
+#   charts/   the JobSet and Kueue Helm charts of the releases the platform pins (for a cluster with no registry
+#             access); Kueue's without its visibility APIService (see copy_kueue_chart)
+#   bin/kueue the Kueue controller manager, which the suite runs outside the cluster (test/e2e/kueue.ts)
 #
 # Why these builds (docs/real-deploys.md):
 # - Kubernetes' go.mod replaces its k8s.io/* staging modules with local folders, and the Pulumi and
@@ -32,9 +34,11 @@ PULUMI_KUBERNETES_PLUGIN_VERSION=4.25.0-alpha.f47bc2d6f199
 PULUMI_KUBERNETES_SDK_VERSION=v4.24.0
 # Keep in step with JOBSET_VERSION in components/training/jobset-controller.ts.
 JOBSET_VERSION=v0.12.0
+# Keep in step with KUEUE_VERSION in components/queueing/kueue-objects.ts.
+KUEUE_VERSION=v0.17.0
 
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/ml-platform/e2e
-tools=$cache/tools-k$KUBERNETES_VERSION-e$ETCD_VERSION-w$KWOK_VERSION-p$PULUMI_VERSION-n$PULUMI_NODEJS_HOST_VERSION-pk$PULUMI_KUBERNETES_PLUGIN_VERSION-j$JOBSET_VERSION
+tools=$cache/tools-k$KUBERNETES_VERSION-e$ETCD_VERSION-w$KWOK_VERSION-p$PULUMI_VERSION-n$PULUMI_NODEJS_HOST_VERSION-pk$PULUMI_KUBERNETES_PLUGIN_VERSION-j$JOBSET_VERSION-q$KUEUE_VERSION
 export GOFLAGS=-buildvcs=false CGO_ENABLED=0
 
 say() { echo "install-tools: $*" >&2; }
@@ -156,6 +160,21 @@ copy_jobset_chart() {
   cp -R "$(module_dir "sigs.k8s.io/jobset@$JOBSET_VERSION")/charts/jobset" "$1/jobset" && chmod -R u+w "$1/jobset"
 }
 
+# Kueue's module replaces nothing, so a plain `go install` builds its manager; the linker gives it its version.
+build_kueue() {
+  GOBIN=$1 go install -ldflags "$STRIP -X sigs.k8s.io/kueue/pkg/version.GitVersion=$KUEUE_VERSION" "sigs.k8s.io/kueue/cmd/kueue@$KUEUE_VERSION"
+}
+
+# Kueue's chart from its module (the platform's KueueController pins the controller image that the published chart
+# sets), minus the APIServices of its visibility API: an aggregated API makes the API server dial the Service behind it, which the
+# suite forbids (and which nothing would answer: no container runs, and the manager the suite runs outside the
+# cluster has the visibility server off). The rest (CRDs, RBAC, webhooks the API server does not call) is as
+# released.
+copy_kueue_chart() {
+  cp -R "$(module_dir "sigs.k8s.io/kueue@$KUEUE_VERSION")/charts/kueue" "$1/kueue" && chmod -R u+w "$1/kueue"
+  rm "$1"/kueue/templates/visibility/apiservice_*.yaml
+}
+
 build etcd "$cache/etcd-$ETCD_VERSION" build_etcd
 build kubernetes "$cache/kubernetes-$KUBERNETES_VERSION" build_kubernetes
 build kwok "$cache/kwok-$KWOK_VERSION" build_kwok
@@ -163,16 +182,19 @@ build pulumi "$cache/pulumi-$PULUMI_VERSION" build_pulumi
 build pulumi-language-nodejs "$cache/pulumi-nodejs-host-$PULUMI_NODEJS_HOST_VERSION" build_nodejs_host
 build pulumi-resource-kubernetes "$cache/pulumi-kubernetes-$PULUMI_KUBERNETES_MODULE_VERSION" build_kubernetes_provider
 build jobset-chart "$cache/jobset-chart-$JOBSET_VERSION" copy_jobset_chart
+build kueue "$cache/kueue-$KUEUE_VERSION" build_kueue
+build kueue-chart "$cache/kueue-chart-$KUEUE_VERSION" copy_kueue_chart
 
 if [ ! -f "$tools/.done" ]; then
   rm -rf "$tools" && mkdir -p "$tools/bin" "$tools/charts"
   for f in "$cache/etcd-$ETCD_VERSION/etcd" "$cache/kubernetes-$KUBERNETES_VERSION"/kube* "$cache/kwok-$KWOK_VERSION/kwok" \
     "$cache/pulumi-$PULUMI_VERSION/pulumi" "$cache/pulumi-nodejs-host-$PULUMI_NODEJS_HOST_VERSION"/pulumi-* \
-    "$cache/pulumi-kubernetes-$PULUMI_KUBERNETES_MODULE_VERSION/pulumi-resource-kubernetes"; do
+    "$cache/pulumi-kubernetes-$PULUMI_KUBERNETES_MODULE_VERSION/pulumi-resource-kubernetes" "$cache/kueue-$KUEUE_VERSION/kueue"; do
     ln -s "$f" "$tools/bin/"
   done
   ln -s "$cache/kwok-$KWOK_VERSION/stages" "$tools/kwok"
   ln -s "$cache/jobset-chart-$JOBSET_VERSION/jobset" "$tools/charts/jobset"
+  ln -s "$cache/kueue-chart-$KUEUE_VERSION/kueue" "$tools/charts/kueue"
   touch "$tools/.done"
 fi
 echo "$tools"

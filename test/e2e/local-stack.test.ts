@@ -13,6 +13,7 @@ import { parse, stringify } from "yaml";
 import { type MockRun, runInMocks } from "../harness/pulumi-mocks";
 import { stackConfig } from "../harness/stack-config";
 import { type FakeCluster, startFakeCluster } from "./fake-cluster";
+import { type KueueManager, superviseKueue } from "./kueue";
 import {
   type CommandResult,
   commandEnv,
@@ -38,6 +39,7 @@ const MANAGED_BY = "app.kubernetes.io/managed-by=ml-platform";
 let scratch: string;
 let project: string;
 let cluster: FakeCluster;
+let kueue: KueueManager;
 let env: NodeJS.ProcessEnv;
 const logs: string[] = [];
 
@@ -71,9 +73,17 @@ beforeAll(async () => {
   project = copyProject(scratch);
   cluster = await startFakeCluster({ tools: toolsDir(), dir: join(scratch, "cluster") });
   env = commandEnv(cluster, project, scratch);
+  // The local stack's team queues its training with Kueue: the chart comes from the suite's mirror (no registry
+  // here), and the real Kueue manager runs outside the cluster (the chart's Deployment is only simulated).
+  const file = join(project, "stacks", "Pulumi.local.yaml");
+  const document = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+  document.config["ml-platform:kueue"] = { chart: join(toolsDir(), "charts", "kueue") };
+  writeFileSync(file, stringify(document));
+  kueue = await superviseKueue({ tools: toolsDir(), dir: join(scratch, "kueue"), env: cluster.env });
 }, 5 * MINUTES);
 
 afterAll(async () => {
+  await kueue?.stop();
   await cluster?.stop();
   removeScratch(scratch);
 });
@@ -103,18 +113,30 @@ describe("npm run local:up / local:down on a real API server", () => {
       const { apiVersion, kind, metadata } = object.outputs as { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
       const args = ["get", kubectlResource(apiVersion, kind), metadata.name, "-o", "json", ...(metadata.namespace ? ["-n", metadata.namespace] : [])];
       const live = JSON.parse(cluster.kubectl(args)) as Record<string, unknown>;
+      // A queued Job is declared suspended, and Kueue unsuspends it when it admits it: that field is Kueue's.
+      const inputs = object.inputs as { metadata?: { labels?: Record<string, string> }; spec?: Record<string, unknown> };
+      if (kind === "Job" && inputs.metadata?.labels?.["kueue.x-k8s.io/queue-name"] && inputs.spec) delete inputs.spec.suspend;
+      // A custom resource whose CRD comes in the same update (Kueue's ResourceFlavor) is checked before its kind is
+      // known: the provider records the default namespace, then creates it cluster-scoped as its CRD says.
+      if ((live.metadata as { namespace?: string } | undefined)?.namespace === undefined && inputs.metadata) delete (inputs.metadata as { namespace?: string }).namespace;
       // A SecretPatch's inputs are a patch of the Secret: what it declares must be in the live Secret.
       for (const problem of mismatches(object.inputs, live)) problems.push(`${kind} ${metadata.namespace ?? ""}/${metadata.name}: ${problem}`);
     }
     expect(problems).toEqual([]);
   });
 
-  it("the cluster ran what was declared: the store's claim bound, the training Job completed, the serving is available", () => {
-    expect(cluster.kubectl(["get", "pvc", "-n", "ml", "-o", "jsonpath={.items[*].status.phase}"]).trim().split(" ")).toEqual(["Bound"]);
-    const jobs = JSON.parse(cluster.kubectl(["get", "jobs", "-n", "ml", "-o", "json"])) as { items: Array<{ metadata: { name: string }; status: { succeeded?: number } }> };
+  it("the cluster ran what was declared: the store's claim bound, Kueue admitted the training and it completed, the serving is available", () => {
+    expect(cluster.kubectl(["get", "pvc", "-n", "ml-platform", "-o", "jsonpath={.items[*].status.phase}"]).trim().split(" ")).toEqual(["Bound"]);
+    type Jobs = { items: Array<{ metadata: { name: string; labels?: Record<string, string> }; spec: { suspend?: boolean }; status: { succeeded?: number } }> };
+    const jobs = [...(JSON.parse(cluster.kubectl(["get", "jobs", "-n", "ml", "-o", "json"])) as Jobs).items, ...(JSON.parse(cluster.kubectl(["get", "jobs", "-n", "ml-platform", "-o", "json"])) as Jobs).items];
     // The store's bucket Job, the grant checks, the training and the mobile export of linear version 1.
-    expect(jobs.items.map((job) => job.metadata.name)).toEqual(expect.arrayContaining(["models-create-bucket", "linear-train-v1", "linear-mobile-v1"]));
-    for (const job of jobs.items) expect(job.status.succeeded, job.metadata.name).toBe(1);
+    expect(jobs.map((job) => job.metadata.name)).toEqual(expect.arrayContaining(["models-create-bucket", "linear-train-v1", "linear-mobile-v1"]));
+    for (const job of jobs) expect(job.status.succeeded, job.metadata.name).toBe(1);
+    // The training went through the team's queue: created suspended, admitted (unsuspended) by Kueue.
+    const training = jobs.find((job) => job.metadata.name === "linear-train-v1");
+    expect(training?.metadata.labels?.["kueue.x-k8s.io/queue-name"]).toBe("ml");
+    expect(training?.spec.suspend).toBe(false);
+    expect(cluster.kubectl(["get", "workloads.kueue.x-k8s.io", "-n", "ml", "-o", 'jsonpath={.items[*].status.conditions[?(@.type=="Admitted")].status}'])).toBe("True");
     expect(cluster.kubectl(["get", "deployment", "linear", "-n", "ml", "-o", 'jsonpath={.status.conditions[?(@.type=="Available")].status}'])).toBe("True");
     // Pod Security "restricted" is enforced on the namespace, and admitted every pod.
     expect(cluster.kubectl(["get", "namespace", "ml", "-o", "jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}"])).toBe("restricted");
@@ -170,7 +192,7 @@ describe("npm run local:up / local:down on a real API server", () => {
     const { counts } = pulumiSummary(down.output);
     expect(counts.deleted).toBeGreaterThan(20);
     expect(managedObjectsLeft()).toEqual([]);
-    expect(cluster.kubectl(["get", "namespace", "ml", "--ignore-not-found", "-o", "name"]).trim()).toBe("");
+    expect(cluster.kubectl(["get", "namespace", "ml", "ml-platform", "kueue-system", "--ignore-not-found", "-o", "name"]).trim()).toBe("");
   }, 20 * MINUTES);
 });
 
@@ -203,7 +225,8 @@ describe("the API server going away in the middle of local:up", () => {
     const urns = resources.map((r) => r.urn);
     expect(new Set(urns).size).toBe(urns.length);
     expect(declaredResources(resources)).toEqual(await declaredUnderMocks());
-    expect(cluster.kubectl(["get", "deployments", "-n", "ml", "-o", "name"]).trim().split("\n").sort()).toEqual(["deployment.apps/linear", "deployment.apps/models"]);
+    expect(cluster.kubectl(["get", "deployments", "-n", "ml", "-o", "name"]).trim().split("\n")).toEqual(["deployment.apps/linear"]);
+    expect(cluster.kubectl(["get", "deployments", "-n", "ml-platform", "-o", "name"]).trim().split("\n")).toEqual(["deployment.apps/models"]);
     const again = await npmRun("local:up");
     expect(pulumiSummary(again.output).counts).toEqual({ unchanged: declaredResources(resources).length + 1 });
 

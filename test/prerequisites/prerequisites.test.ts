@@ -25,12 +25,15 @@ describe("the tools npm test needs", () => {
     fakeTool(bin, "go");
     const aws = fakeTool(path.join(dir, "elsewhere"), "aws");
     expect(missingTestPrerequisites({ PATH: bin, ML_PLATFORM_AWS_CLI: aws })).toEqual([]);
-    // A SeaweedFS `weed` of one's own needs no Go.
+    // A SeaweedFS `weed` of one's own needs no build, but Go still reads the Kueue CRDs and Kubernetes' roles.
     const weed = fakeTool(path.join(dir, "seaweedfs"), "weed");
+    expect(missingTestPrerequisites({ PATH: bin, ML_PLATFORM_AWS_CLI: aws, SEAWEEDFS_WEED: weed })).toEqual([]);
     const withoutGo = path.join(dir, "bin-without-go");
     fakeTool(withoutGo, "protoc");
     fakeTool(withoutGo, "openssl");
-    expect(missingTestPrerequisites({ PATH: withoutGo, ML_PLATFORM_AWS_CLI: aws, SEAWEEDFS_WEED: weed })).toEqual([]);
+    expect(missingTestPrerequisites({ PATH: withoutGo, ML_PLATFORM_AWS_CLI: aws, SEAWEEDFS_WEED: weed })).toEqual([
+      "Go is not on PATH: the tests read Kueue's CRDs and Kubernetes' built-in roles from their Go modules (`go mod download`, cached; the Go module proxy the first time). Install Go (https://go.dev/doc/install; Debian/Ubuntu `sudo apt-get install golang`).",
+    ]);
   });
 
   it("names every missing one at once, each with how to install it", () => {
@@ -39,7 +42,7 @@ describe("the tools npm test needs", () => {
     expect(problems[0]).toMatch(/^protoc .* is not on PATH: .* Debian\/Ubuntu `sudo apt-get install protobuf-compiler`, macOS `brew install protobuf`\.$/);
     expect(problems[1]).toMatch(new RegExp(`^the AWS CLI v2 is not at ${path.join(dir, "no", "aws")}: .*sudo apt-get install awscli.*then set ML_PLATFORM_AWS_CLI=<path of that aws>\\.$`));
     expect(problems[2]).toMatch(/^openssl is not on PATH: .*sudo apt-get install openssl/);
-    expect(problems[3]).toMatch(/^Go is not on PATH: the model sync's tests run SeaweedFS's weed, .*or set SEAWEEDFS_WEED=<path of a weed>\.$/);
+    expect(problems[3]).toMatch(/^Go is not on PATH: the tests read Kueue's CRDs .* the model sync's tests run SeaweedFS's weed, .*\(or set SEAWEEDFS_WEED=<path of a weed>\)\. Install Go/);
     expect(missingTestPrerequisites({ PATH: path.join(dir, "empty"), ML_PLATFORM_AWS_CLI: path.join(dir, "no", "aws"), SEAWEEDFS_WEED: path.join(dir, "no", "weed") })[3]).toMatch(/^SEAWEEDFS_WEED names .*no\/weed, which is not an executable/);
   });
 

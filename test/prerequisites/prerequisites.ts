@@ -1,7 +1,8 @@
 /**
  * The tools `npm test` drives for real besides Node: protoc (TF Serving config files are parsed against
  * protos/), the AWS CLI v2 (the container scripts run with it against a local S3-protocol server),
- * openssl (throwaway certificates for the TLS tests) and SeaweedFS (Go, to build it once). `npm test` checks them first (the `pretest`
+ * openssl (throwaway certificates for the TLS tests), SeaweedFS (Go, to build it once) and Go (Kueue's CRDs and
+ * Kubernetes' built-in roles come from their Go modules). `npm test` checks them first (the `pretest`
  * script) and names everything missing at once, with how to install it, instead of failing test by test.
  */
 import { spawnSync } from "node:child_process";
@@ -63,14 +64,17 @@ export function missingTestPrerequisites(env: NodeJS.ProcessEnv = process.env): 
     problems.push("openssl is not on PATH: the TLS tests make a throwaway certificate with it. Install it: Debian/Ubuntu `sudo apt-get install openssl`, macOS `brew install openssl`.");
   }
   // The model sync's tests run a real SeaweedFS server: a `weed` named by SEAWEEDFS_WEED, or one built (once,
-  // cached) from the Go module proxy by test/slow/install-seaweedfs.sh, which needs Go.
+  // cached) from the Go module proxy by test/slow/install-seaweedfs.sh, which needs Go. The Kueue and RBAC tests read
+  // Kueue's CRDs and Kubernetes' built-in roles from their Go modules, which needs Go in any case.
   const weed = env.SEAWEEDFS_WEED?.trim();
-  if (weed ? !executable(weed) : !onPath("go", env)) {
+  if (weed && !executable(weed)) {
+    problems.push(`SEAWEEDFS_WEED names ${weed}, which is not an executable: point it at SeaweedFS's weed, or unset it to build one.`);
+  }
+  if (!onPath("go", env)) {
     problems.push(
-      weed
-        ? `SEAWEEDFS_WEED names ${weed}, which is not an executable: point it at SeaweedFS's weed, or unset it to build one.`
-        : "Go is not on PATH: the model sync's tests run SeaweedFS's weed, which test/slow/install-seaweedfs.sh builds once from the Go module proxy. " +
-            "Install Go (https://go.dev/doc/install; Debian/Ubuntu `sudo apt-get install golang`), or set SEAWEEDFS_WEED=<path of a weed>.",
+      "Go is not on PATH: the tests read Kueue's CRDs and Kubernetes' built-in roles from their Go modules (`go mod download`, cached; the Go module proxy the first time)" +
+        (weed ? "." : ", and the model sync's tests run SeaweedFS's weed, which test/slow/install-seaweedfs.sh builds once from the Go module proxy (or set SEAWEEDFS_WEED=<path of a weed>).") +
+        " Install Go (https://go.dev/doc/install; Debian/Ubuntu `sudo apt-get install golang`).",
     );
   }
   return problems;

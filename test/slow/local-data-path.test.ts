@@ -196,11 +196,13 @@ describe("the local stack's data path: trainer -> upload -> SeaweedFS -> sync ->
       AWS_PAGER: "",
     };
     // The rendered pods name the in-cluster Service; here it is the server on 127.0.0.1.
-    expect(podTemplateOf(stack, JOB, "linear-train-v1").initContainers[0].env).toContainEqual({ name: "S3_ENDPOINT", value: "http://models.ml.svc.cluster.local:8333" });
+    expect(podTemplateOf(stack, JOB, "linear-train-v1").initContainers[0].env).toContainEqual({ name: "S3_ENDPOINT", value: "http://models.ml-platform.svc.cluster.local:8333" });
 
     // The store's bucket Job, then the two grants' check Jobs, as Pulumi runs them before the workloads.
     for (const job of ["models-create-bucket", "linear-train-store-store-check", "linear-store-0-store-check"]) {
-      const pod = new LocalPod(stack, NAMESPACE, podTemplateOf(stack, JOB, job), join(work, job));
+      // The bucket Job runs beside the store (namespace ml-platform), the grants' checks beside their workloads.
+      const namespace: string = stack.get(JOB, job).inputs.metadata.namespace;
+      const pod = new LocalPod(stack, namespace, podTemplateOf(stack, JOB, job), join(work, job));
       const result = await pod.runContainer("s3-client", { path, overrides: { S3_ENDPOINT: server.endpoint, WAIT_TIMEOUT_SECONDS: "90", WAIT_INTERVAL_SECONDS: "1" } });
       expect(result.code, `${job}: ${result.stdout}${result.stderr}\n${server.log().slice(-2000)}`).toBe(0);
     }

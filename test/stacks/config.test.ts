@@ -65,7 +65,7 @@ describe("parsePlatformConfig", () => {
       ["ml-platform:servingz"],
     );
     expect(problems).toEqual([
-      "ml-platform:servingz: unknown config key; the program reads ml-platform:cluster, ml-platform:stores, ml-platform:gpuPools, ml-platform:releases, ml-platform:servings, ml-platform:trainings, ml-platform:jobSet, ml-platform:mobileExports",
+      "ml-platform:servingz: unknown config key; the program reads ml-platform:cluster, ml-platform:stores, ml-platform:gpuPools, ml-platform:releases, ml-platform:servings, ml-platform:trainings, ml-platform:jobSet, ml-platform:teams, ml-platform:kueue, ml-platform:mobileExports",
       expect.stringMatching(/^cluster\.name: .*string/),
       expect.stringMatching(/^cluster: Unrecognized key: "region"/),
       expect.stringMatching(/^stores\[0\]\.forceDestroy: .*boolean/),
@@ -170,7 +170,7 @@ describe("parsePlatformConfig", () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         'stores[0].type: "s3" needs AWS, but cluster.type is "local"; use type "in-cluster"',
-        "gpuPools[0]: GPU node pools are EKS managed node groups; a \"local\" cluster cannot have them",
+        'gpuPools[0]: GPU node pools of type "eks" are EKS managed node groups; a "local" cluster cannot have them (describe its GPU nodes with type "existing")',
       ]),
     );
   });

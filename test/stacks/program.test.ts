@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { parseSmokeTargets, type SmokeTargets } from "../../contracts/smoke-targets";
 import "../harness/jobset-schema";
+import "../harness/kueue-schema";
 import { expectValidKubernetesObjects } from "../harness/kubernetes-schema";
 import { expectRestrictedPods } from "../harness/pod-security";
 import { type MockOptions, type MockRun, DYNAMIC_RESOURCE, mockStoreCredential, type RecordedResource, runInMocks, unwrap } from "../harness/pulumi-mocks";
@@ -41,11 +42,14 @@ describe("the program, once per stack file", () => {
   it.each(stackNames())("%s: every Kubernetes object is schema-valid and every platform pod meets Pod Security restricted", async (stack) => {
     const run = await stackRun(stack);
     expect(await expectValidKubernetesObjects(run)).toBeGreaterThan(5);
-    // The platform's namespaces enforce "restricted", so every pod in them must meet it.
+    // Every namespace the program declares (the platform's, the teams', Kueue's) enforces "restricted", so every
+    // pod in them must meet it.
     const namespaces = run.ofType("kubernetes:core/v1:Namespace");
-    expect(namespaces.map((n) => n.inputs.metadata.name)).toEqual(["ml"]);
+    const platformNamespace = (stackConfig(stack)["ml-platform:cluster"] as { namespace?: string }).namespace ?? "ml";
+    expect(namespaces.map((n) => n.inputs.metadata.name)).toContain(platformNamespace);
     for (const namespace of namespaces) expect(namespace.inputs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
-    const inPlatformNamespace = (r: RecordedResource) => r.inputs.metadata?.namespace === "ml";
+    const restricted = new Set(namespaces.map((n) => n.inputs.metadata.name as string));
+    const inPlatformNamespace = (r: RecordedResource) => restricted.has(r.inputs.metadata?.namespace);
     expect(expectRestrictedPods(run, inPlatformNamespace)).toBeGreaterThan(0);
     // Only node agents outside them (the NVIDIA device plugin in kube-system) may need more.
     const others = run.kubernetesObjects().filter((r) => r.inputs.spec?.template && !inPlatformNamespace(r));

@@ -6,6 +6,7 @@ import { addGrantCoverageProblems, type GrantOptions, type ModelAccessGrant, typ
 import { bucketNameProblems, grantPrefixAccess } from "../s3-policies";
 import {
   GRANT_CHECK_SCRIPTS,
+  S3_PORT,
   SEAWEEDFS_IMAGE,
   STORE_SCRIPTS,
   type StoreSpecArgs,
@@ -21,6 +22,7 @@ import {
   storeIdentitiesSecret,
   storePersistentVolumeClaim,
   storeScriptsConfigMap,
+  storeServerPodLabels,
   storeService,
 } from "./in-cluster-store-specs";
 import { adminIdentity, grantIdentity, identityFragment } from "./seaweedfs-identities";
@@ -182,6 +184,11 @@ export class InClusterModelStore extends pulumi.ComponentResource implements Mod
   /** Namespace and Service name of the S3 endpoint. */
   readonly namespace: pulumi.Output<string>;
   readonly serviceName: pulumi.Output<string>;
+  /**
+   * Where clients connect, for network policies: the server pods' namespace and labels, and the S3 port (e.g. a
+   * Team's `stores` entry, `{ type: "in-cluster", ...store.networkEndpoint }`).
+   */
+  readonly networkEndpoint: { namespace: string; podLabels: Record<string, string>; port: number };
   /** Secret (in the store's namespace) with the admin credential, for operators. */
   readonly adminCredentialsSecretName: pulumi.Output<string>;
   readonly pvc: k8s.core.v1.PersistentVolumeClaim;
@@ -230,6 +237,7 @@ export class InClusterModelStore extends pulumi.ComponentResource implements Mod
     this.region = pulumi.output(spec.region);
     this.endpoint = ready.apply(() => storeEndpoint(name, spec.namespace) as string | undefined);
     this.namespace = pulumi.output(spec.namespace);
+    this.networkEndpoint = { namespace: spec.namespace, podLabels: storeServerPodLabels(name), port: S3_PORT };
     this.serviceName = this.service.metadata.name;
     this.adminCredentialsSecretName = this.adminCredentials.metadata.name;
     this.registerOutputs({

@@ -79,6 +79,11 @@ export function storeObjectNames(name: string) {
   };
 }
 
+/** Labels of the store server's pods (what its Service selects, and what NetworkPolicies admit clients to). */
+export function storeServerPodLabels(name: string): Record<string, string> {
+  return selectorLabels({ name: APP_NAME, instance: name, component: "server" });
+}
+
 /** The S3 endpoint inside the cluster: `http://<service>.<namespace>.svc.cluster.local:8333`. */
 export function storeEndpoint(name: string, namespace: string): string {
   return `http://${storeObjectNames(name).service}.${namespace}.svc.cluster.local:${S3_PORT}`;
@@ -183,7 +188,7 @@ export function seaweedServerArgs(): string[] {
 
 export function storeDeployment(args: StoreSpecArgs) {
   const names = storeObjectNames(args.name);
-  const selector = selectorLabels({ name: APP_NAME, instance: args.name, component: "server" });
+  const selector = storeServerPodLabels(args.name);
   const scriptPath = (script: string) => `${SCRIPTS_MOUNT_PATH}/${script}`;
   const fragmentsMount = { name: FRAGMENTS_VOLUME, mountPath: IDENTITY_FRAGMENTS_PATH, readOnly: true };
   const probe = { httpGet: { path: "/healthz", port: S3_PORT_NAME } };
@@ -265,7 +270,7 @@ export function storeService(args: StoreSpecArgs) {
     metadata: metadata(args, storeObjectNames(args.name).service, "server"),
     spec: {
       type: "ClusterIP",
-      selector: selectorLabels({ name: APP_NAME, instance: args.name, component: "server" }),
+      selector: storeServerPodLabels(args.name),
       ports: [{ name: S3_PORT_NAME, port: S3_PORT, targetPort: S3_PORT_NAME, protocol: "TCP", appProtocol: "http" }],
     },
   };
