@@ -274,11 +274,11 @@ describe("mobile export: a trained version to TensorFlow Lite, with TensorFlow C
     function config(): Record<string, unknown> {
       const local = structuredClone(stackConfig("local"));
       const exports = local["ml-platform:mobileExports"] as PropertyMap[];
-      expect(exports).toEqual([{ name: "linear-mobile", store: "models", model: "linear", version: 1, resources: { cpu: "500m", memory: "1Gi" } }]);
+      expect(exports).toEqual([{ name: "linear-mobile", team: "ml", store: "models", model: "linear", version: 1, resources: { cpu: "500m", memory: "1Gi" } }]);
       exports.push(
-        { name: "damaged-mobile", store: "models", model: "linear", version: 2 },
-        { name: "broken-mobile", store: "models", model: "linear", version: 3 },
-        { name: "strict-mobile", store: "models", model: "linear", version: 4, optimize: "float16", maxAbsDiff: 1e-9 },
+        { name: "damaged-mobile", team: "ml", store: "models", model: "linear", version: 2 },
+        { name: "broken-mobile", team: "ml", store: "models", model: "linear", version: 3 },
+        { name: "strict-mobile", team: "ml", store: "models", model: "linear", version: 4, optimize: "float16", maxAbsDiff: 1e-9 },
       );
       return local;
     }
@@ -326,7 +326,9 @@ describe("mobile export: a trained version to TensorFlow Lite, with TensorFlow C
       adminEnv = { PATH: process.env.PATH, HOME: work, AWS_REGION: "us-east-1", ...store, ...credentialOf(stack, "models-admin-credentials") };
       // The store's bucket Job, then the export grants' check Jobs, as Pulumi runs them before the exports' Jobs.
       for (const job of ["models-create-bucket", ...["linear", "damaged", "broken", "strict"].map((name) => `${name}-mobile-store-store-check`)]) {
-        const pod = new LocalPod(stack, NAMESPACE, podTemplateOf(stack, JOB, job), join(work, job));
+        // The bucket Job runs beside the store (namespace ml-platform), the grants' checks beside the exports (team ml).
+        const namespace: string = stack.get(JOB, job).inputs.metadata.namespace;
+        const pod = new LocalPod(stack, namespace, podTemplateOf(stack, JOB, job), join(work, job));
         const result = await pod.runContainer("s3-client", { path, overrides: { S3_ENDPOINT: server.endpoint, WAIT_TIMEOUT_SECONDS: "90", WAIT_INTERVAL_SECONDS: "1" } });
         expect(result.code, `${job}: ${result.stdout}${result.stderr}\n${server.log().slice(-2000)}`).toBe(0);
       }
