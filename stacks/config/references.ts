@@ -10,6 +10,7 @@ import { validateInClusterModelStoreArgs } from "../../components/storage/in-clu
 import { validateModelStoreArgs } from "../../components/storage/model-store";
 import type { ModelStoreBackend } from "../../components/storage/model-store-backend";
 import { validateTfServingArgs } from "../../components/serving/validation";
+import { planMobileExport } from "../../components/mobile/plan";
 import { planTrainingJob } from "../../components/training/plan";
 import { planTeam } from "../../components/tenancy/team-plan";
 import {
@@ -22,6 +23,7 @@ import {
   teamArgs,
   teamNamespace,
   teamQueueGpus,
+  mobileExportArgs,
   trainingArgs,
   type Wiring,
 } from "../wiring";
@@ -74,6 +76,7 @@ export function referenceProblems(config: PlatformConfig): string[] {
   duplicates(config.gpuPools.map((p) => p.name), "gpuPools", problems);
   duplicates(config.servings.map((s) => s.name), "servings", problems);
   duplicates(config.trainings.map((t) => t.name), "trainings", problems);
+  duplicates(config.mobileExports.map((m) => m.name), "mobileExports", problems);
 
   // Stores.
   const storeModels = new Map(config.stores.map((s) => [s.name, new Set(s.models)]));
@@ -212,6 +215,15 @@ export function referenceProblems(config: PlatformConfig): string[] {
     if (training.team !== undefined && !gpuConfigBroken.has(training.team)) queuedGpuProblems(config, i, wiring, problems);
   });
 
+  // Mobile exports.
+  config.mobileExports.forEach((mobileExport, i) => {
+    const path = `mobileExports[${i}]`;
+    const teamOk = teamUsable(mobileExport, path);
+    if (modelInStore(mobileExport.model, mobileExport.store, `${path}.store`, `${path}.model`) && teamOk) {
+      collectComponentIssues(path, () => planMobileExport(mobileExport.name, mobileExportArgs(mobileExport, config, wiring)), problems);
+    }
+  });
+
   return problems;
 }
 
@@ -277,14 +289,14 @@ function teamProblems(config: PlatformConfig, problems: string[]): Set<string> {
   duplicates(config.teams.map((t) => t.name), "teams", problems);
   const byName = new Map(config.teams.map((t) => [t.name, t]));
   const owner = new Map<string, number>();
-  const otherNamespaces = new Set([config.cluster.namespace, ...[...config.servings, ...config.trainings].filter((x) => !x.team && x.namespace).map((x) => x.namespace as string)]);
+  const otherNamespaces = new Set([config.cluster.namespace, ...[...config.servings, ...config.trainings, ...config.mobileExports].filter((x) => !x.team && x.namespace).map((x) => x.namespace as string)]);
   config.teams.forEach((team, i) => {
     const namespace = teamNamespace(team);
     if (owner.has(namespace)) problems.push(`teams[${i}].namespace: "${namespace}" is already the namespace of teams[${owner.get(namespace)}]; each team needs its own`);
     else owner.set(namespace, i);
     if (otherNamespaces.has(namespace)) {
       problems.push(
-        `teams[${i}].namespace: "${namespace}" is also used outside the team (the platform's namespace, or a serving or training without a team); give the team its own namespace, or put those workloads in the team`,
+        `teams[${i}].namespace: "${namespace}" is also used outside the team (the platform's namespace, or a serving, training or mobile export without a team); give the team its own namespace, or put those workloads in the team`,
       );
     }
   });
