@@ -64,6 +64,10 @@ export type { TeamPlan } from "./tenancy/team-plan";
 export { tfServingPods } from "./tenancy/team-objects";
 export { KueueController, type KueueControllerArgs, type QueueFlavor } from "./queueing/kueue-controller";
 export type { QueuePreemption } from "./queueing/kueue-objects";
+// Phones: a trained version converted to TensorFlow Lite
+export { MobileExport } from "./mobile/mobile-export";
+export type { MobileExportArgs, MobileExportJobObject, MobileExportResources, MobileExportWait, MobileOptimization, MobileSampleInputs } from "./mobile/args";
+export type { MobileExportSpec } from "./mobile/plan";
 
 // Errors: bad arguments are reported, all at once, before anything is declared
 export { ComponentValidationError, type ValidationIssue } from "./common/validation";

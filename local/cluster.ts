@@ -56,13 +56,18 @@ export async function clusterSilence(context: LocalContext, kubeContextName: str
   return result.stderr.trim().split("\n").slice(-1)[0] || `kubectl exited ${result.code}`;
 }
 
+/** "a", "a and b", "a, b and c". */
+function listed(items: readonly string[]): string {
+  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
 /** Pure: refuses a cluster without an amd64 node when a workload's image exists for amd64 only. */
 export function checkArchitectures(architectures: readonly string[], config: LocalStackConfig): void {
   if (config.amd64OnlyWorkloads.length === 0 || architectures.includes("amd64")) return;
   throw new PrerequisiteError(
-    `the cluster has no amd64 node (its nodes: ${[...new Set(architectures)].join(", ")}), but ${config.amd64OnlyWorkloads.join(" and ")} ` +
+    `the cluster has no amd64 node (its nodes: ${[...new Set(architectures)].join(", ")}), but ${listed(config.amd64OnlyWorkloads)} ` +
       "run images published for linux/amd64 only: their pods could never start. Run the cluster on an x86-64 machine or VM, " +
-      "or give the servings and trainings images built for your nodes (docs/local-stack.md, Platform limits).",
+      "or give the servings, trainings and mobile exports images built for your nodes (docs/local-stack.md, Platform limits).",
   );
 }
 

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { MOBILE_CONVERTER_IMAGE } from "../components/mobile/plan";
 import { TF_SERVING_IMAGE } from "../components/serving/images";
 import { LINEAR_EXAMPLE_IMAGE } from "../components/training/linear-example";
 
@@ -35,6 +36,8 @@ export function localStackFacts(config: Record<string, unknown>): LocalStackConf
     ...entries(config["ml-platform:servings"]).filter((s) => s.image === undefined).map((s) => `serving "${String(s.name)}" (${TF_SERVING_IMAGE})`),
     // The example trainer runs in the official TensorFlow image, also published for amd64 only.
     ...entries(config["ml-platform:trainings"]).filter((t) => t.example !== undefined).map((t) => `training "${String(t.name)}" (${LINEAR_EXAMPLE_IMAGE})`),
+    // Mobile exports convert in that TensorFlow image too, unless given their own `converterImage`.
+    ...entries(config["ml-platform:mobileExports"]).filter((m) => m.converterImage === undefined).map((m) => `mobile export "${String(m.name)}" (${MOBILE_CONVERTER_IMAGE})`),
   ];
   return { ...(context ? { context } : {}), amd64OnlyWorkloads };
 }

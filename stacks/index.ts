@@ -11,6 +11,7 @@ export const bucketNames = outputs.bucketNames;
 export const servingEndpoints = outputs.servingEndpoints;
 export const trainings = outputs.trainings;
 export const gpuPools = outputs.gpuPools;
+export const mobileExports = outputs.mobileExports;
 export const releases = outputs.releases;
 export const teams = outputs.teams;
 export const smokeTargets = outputs.smokeTargets;

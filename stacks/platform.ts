@@ -1,7 +1,7 @@
 /**
  * The platform program as a function of validated config: the cluster connection, namespaces, model
  * stores, GPU pools (and the NVIDIA device plugin), the JobSet controller when a distributed job needs it,
- * training jobs, TF Serving deployments and TensorBoards, and the stack outputs. `stacks/index.ts` feeds it the current
+ * training jobs, TF Serving deployments, mobile exports and TensorBoards, and the stack outputs. `stacks/index.ts` feeds it the current
  * stack's config; tests call it directly.
  */
 import * as aws from "@pulumi/aws";
@@ -19,6 +19,7 @@ import { TensorBoard } from "../components/observability/tensorboard";
 import { InClusterModelStore } from "../components/storage/in-cluster/in-cluster-model-store";
 import { ModelStore } from "../components/storage/model-store";
 import type { ModelStoreBackend } from "../components/storage/model-store-backend";
+import { MobileExport } from "../components/mobile/mobile-export";
 import { JobSetController } from "../components/training/jobset-controller";
 import { TrainingJob } from "../components/training/training-job";
 import type { PlatformConfig, ServingConfig } from "./config";
@@ -28,6 +29,7 @@ import {
   gpuPoolArgs,
   inClusterStoreArgs,
   isDistributed,
+  mobileExportArgs,
   s3StoreArgs,
   servingArgs,
   teamArgs,
@@ -46,6 +48,8 @@ export interface PlatformOutputs {
   trainings: pulumi.Output<Record<string, { exportUri: string; version: number }>>;
   /** Pool name -> node selector and GPUs per node. */
   gpuPools: pulumi.Output<Record<string, { nodeSelector: Record<string, string>; gpusPerNode: number }>>;
+  /** Mobile export name -> where its TensorFlow Lite build lands. */
+  mobileExports: pulumi.Output<Record<string, { exportUri: string; modelFileUri: string; version: number }>>;
   /** Model -> the versions and labels this stack pins (the promotion path, `ml-platform:releases`). */
   releases: PlatformConfig["releases"];
   /** Team -> its namespace, the Kueue queue its trainings go to, its groups, and its servings and trainings. */
@@ -63,6 +67,7 @@ export interface TeamOutput {
   groups: string[];
   servings: string[];
   trainings: string[];
+  mobileExports: string[];
   tensorboards: string[];
 }
 
@@ -76,6 +81,7 @@ export interface Platform {
   teams: Map<string, Team>;
   trainings: Map<string, TrainingJob>;
   servings: Map<string, TfServing>;
+  mobileExports: Map<string, MobileExport>;
   tensorboards: Map<string, TensorBoard>;
   outputs: PlatformOutputs;
 }
@@ -100,7 +106,7 @@ function connect(config: PlatformConfig): { provider: k8s.Provider; clusterName:
 /** The namespaces the platform's workloads use: the cluster's, plus any a serving or training names (teams declare theirs). */
 function workloadNamespaces(config: PlatformConfig): string[] {
   const names = new Set([config.cluster.namespace]);
-  for (const item of [...config.servings, ...config.trainings, ...config.tensorboards]) if (item.namespace && !item.team) names.add(item.namespace);
+  for (const item of [...config.servings, ...config.trainings, ...config.mobileExports, ...config.tensorboards]) if (item.namespace && !item.team) names.add(item.namespace);
   return [...names].sort();
 }
 
@@ -185,6 +191,19 @@ export function definePlatform(config: PlatformConfig): Platform {
     );
   }
 
+  // Likewise a mobile export starts after the training of this stack that exports its version (its Job would
+  // otherwise wait for the version, holding a pod).
+  const mobileExports = new Map<string, MobileExport>();
+  for (const mobileExport of config.mobileExports) {
+    const exporters = config.trainings
+      .filter((t) => t.model === mobileExport.model && t.version === mobileExport.version && t.store === mobileExport.store)
+      .map((t) => trainings.get(t.name)!);
+    mobileExports.set(
+      mobileExport.name,
+      new MobileExport(mobileExport.name, mobileExportArgs(mobileExport, config, wiring), optsFor(mobileExport, exporters)),
+    );
+  }
+
   const tensorboards = new Map<string, TensorBoard>();
   for (const tensorboard of config.tensorboards) {
     tensorboards.set(tensorboard.name, new TensorBoard(tensorboard.name, tensorBoardArgs(tensorboard, config, wiring), optsFor(tensorboard)));
@@ -200,6 +219,12 @@ export function definePlatform(config: PlatformConfig): Platform {
     gpuPools: record(
       [...gpuPools].map(([name, pool]) => [name, pool.scheduling.apply((s) => ({ nodeSelector: s.nodeSelector, gpusPerNode: pool.gpusPerNode }))]),
     ),
+    mobileExports: record(
+      [...mobileExports].map(([name, m]) => [
+        name,
+        pulumi.all([m.exportUri, m.modelFileUri, m.version]).apply(([exportUri, modelFileUri, version]) => ({ exportUri, modelFileUri, version })),
+      ]),
+    ),
     releases: config.releases,
     teams: Object.fromEntries(
       config.teams.map((team) => [
@@ -210,6 +235,7 @@ export function definePlatform(config: PlatformConfig): Platform {
           groups: team.groups,
           servings: config.servings.filter((s) => s.team === team.name).map((s) => s.name),
           trainings: config.trainings.filter((t) => t.team === team.name).map((t) => t.name),
+          mobileExports: config.mobileExports.filter((m) => m.team === team.name).map((m) => m.name),
           tensorboards: config.tensorboards.filter((t) => t.team === team.name).map((t) => t.name),
         },
       ]),
@@ -224,5 +250,5 @@ export function definePlatform(config: PlatformConfig): Platform {
       ]),
     ),
   };
-  return { provider, namespaces, stores, gpuPools, jobSetController, kueue, teams, trainings, servings, tensorboards, outputs };
+  return { provider, namespaces, stores, gpuPools, jobSetController, kueue, teams, trainings, servings, mobileExports, tensorboards, outputs };
 }

@@ -15,10 +15,11 @@ import type { ModelStoreArgs } from "../components/storage/model-store";
 import type { InClusterModelStoreArgs } from "../components/storage/in-cluster/in-cluster-model-store";
 import type { ModelStoreBackend } from "../components/storage/model-store-backend";
 import type { TfServingArgs, TfServingServiceArgs } from "../components/serving/types";
+import type { MobileExportArgs } from "../components/mobile/args";
 import type { TrainingJobArgs } from "../components/training/args";
 import type { TensorBoardArgs } from "../components/observability/args";
 import { linearExampleTrainer } from "../components/training/linear-example";
-import type { EksGpuPoolConfig, GpuPoolConfig, NetworkPeerConfig, PlatformConfig, ServingConfig, StoreConfig, TeamConfig, TensorBoardConfig, TrainingConfig } from "./config/schema";
+import type { EksGpuPoolConfig, GpuPoolConfig, MobileExportConfig, NetworkPeerConfig, PlatformConfig, ServingConfig, StoreConfig, TeamConfig, TensorBoardConfig, TrainingConfig } from "./config/schema";
 
 /** What a workload needs of a GPU pool (a GpuNodePool, or a stand-in while validating). */
 export interface GpuPoolRef {
@@ -154,6 +155,16 @@ export function isDistributed(training: TrainingConfig): boolean {
   return training.example === undefined && training.mode !== "single";
 }
 
+export function mobileExportArgs(mobileExport: MobileExportConfig, config: PlatformConfig, wiring: Wiring): MobileExportArgs {
+  const { name: _name, team: _team, store, namespace: _namespace, ...rest } = mobileExport;
+  return {
+    ...rest,
+    store: wiring.stores.get(store) as ModelStoreBackend,
+    clusterName: wiring.clusterName,
+    namespace: workloadNamespace(mobileExport, config),
+  };
+}
+
 /** How a team's peer config becomes a network peer: a team stands for all pods of its namespace. */
 function peerOf(peer: NetworkPeerConfig, config: PlatformConfig): NetworkPeer {
   if (peer.cidr !== undefined) return { cidr: peer.cidr, except: peer.except };
@@ -167,6 +178,7 @@ function teamStoreEndpoints(team: TeamConfig, config: PlatformConfig): StoreEndp
   const used = new Set<string>();
   for (const serving of config.servings) if (serving.team === team.name) for (const model of serving.models) used.add(model.store);
   for (const training of config.trainings) if (training.team === team.name) used.add(training.store);
+  for (const mobileExport of config.mobileExports) if (mobileExport.team === team.name) used.add(mobileExport.store);
   for (const tensorboard of config.tensorboards) if (tensorboard.team === team.name) for (const model of tensorboard.models) used.add(model.store);
   return config.stores
     .filter((store) => used.has(store.name))

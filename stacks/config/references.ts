@@ -10,6 +10,7 @@ import { validateInClusterModelStoreArgs } from "../../components/storage/in-clu
 import { validateModelStoreArgs } from "../../components/storage/model-store";
 import type { ModelStoreBackend } from "../../components/storage/model-store-backend";
 import { validateTfServingArgs } from "../../components/serving/validation";
+import { planMobileExport } from "../../components/mobile/plan";
 import { validateTensorBoardArgs } from "../../components/observability/plan";
 import { planTrainingJob } from "../../components/training/plan";
 import { planTeam } from "../../components/tenancy/team-plan";
@@ -23,6 +24,7 @@ import {
   teamArgs,
   teamNamespace,
   teamQueueGpus,
+  mobileExportArgs,
   tensorBoardArgs,
   trainingArgs,
   type Wiring,
@@ -76,6 +78,7 @@ export function referenceProblems(config: PlatformConfig): string[] {
   duplicates(config.gpuPools.map((p) => p.name), "gpuPools", problems);
   duplicates(config.servings.map((s) => s.name), "servings", problems);
   duplicates(config.trainings.map((t) => t.name), "trainings", problems);
+  duplicates(config.mobileExports.map((m) => m.name), "mobileExports", problems);
   duplicates(config.tensorboards.map((t) => t.name), "tensorboards", problems);
 
   // Stores.
@@ -215,6 +218,15 @@ export function referenceProblems(config: PlatformConfig): string[] {
     if (training.team !== undefined && !gpuConfigBroken.has(training.team)) queuedGpuProblems(config, i, wiring, problems);
   });
 
+  // Mobile exports.
+  config.mobileExports.forEach((mobileExport, i) => {
+    const path = `mobileExports[${i}]`;
+    const teamOk = teamUsable(mobileExport, path);
+    if (modelInStore(mobileExport.model, mobileExport.store, `${path}.store`, `${path}.model`) && teamOk) {
+      collectComponentIssues(path, () => planMobileExport(mobileExport.name, mobileExportArgs(mobileExport, config, wiring)), problems);
+    }
+  });
+
   // TensorBoards.
   config.tensorboards.forEach((tensorboard, i) => {
     const path = `tensorboards[${i}]`;
@@ -290,14 +302,14 @@ function teamProblems(config: PlatformConfig, problems: string[]): Set<string> {
   duplicates(config.teams.map((t) => t.name), "teams", problems);
   const byName = new Map(config.teams.map((t) => [t.name, t]));
   const owner = new Map<string, number>();
-  const otherNamespaces = new Set([config.cluster.namespace, ...[...config.servings, ...config.trainings, ...config.tensorboards].filter((x) => !x.team && x.namespace).map((x) => x.namespace as string)]);
+  const otherNamespaces = new Set([config.cluster.namespace, ...[...config.servings, ...config.trainings, ...config.mobileExports, ...config.tensorboards].filter((x) => !x.team && x.namespace).map((x) => x.namespace as string)]);
   config.teams.forEach((team, i) => {
     const namespace = teamNamespace(team);
     if (owner.has(namespace)) problems.push(`teams[${i}].namespace: "${namespace}" is already the namespace of teams[${owner.get(namespace)}]; each team needs its own`);
     else owner.set(namespace, i);
     if (otherNamespaces.has(namespace)) {
       problems.push(
-        `teams[${i}].namespace: "${namespace}" is also used outside the team (the platform's namespace, or a serving, training or TensorBoard without a team); give the team its own namespace, or put those workloads in the team`,
+        `teams[${i}].namespace: "${namespace}" is also used outside the team (the platform's namespace, or a serving, training, mobile export or TensorBoard without a team); give the team its own namespace, or put those workloads in the team`,
       );
     }
   });

@@ -239,6 +239,34 @@ export const trainingSchema = z
     }
   });
 
+// ---- mobile exports ------------------------------------------------------------------------------
+
+/** A complete model version converted to TensorFlow Lite for phones (MobileExport). */
+export const mobileExportSchema = z.strictObject({
+  name: resourceName,
+  /** Name of a team in `teams`: the export runs in the team's namespace (then leave `namespace` unset). */
+  team: resourceName.optional(),
+  namespace: namespace.optional(),
+  /** Name of a store in `stores`: it holds `models/<model>/<version>/`, and gets `mobile/<model>/<version>/`. */
+  store: resourceName,
+  model: modelName,
+  version,
+  signature: z.string().min(1).optional(),
+  optimize: z.enum(["none", "float16", "dynamic-range"]).optional(),
+  maxAbsDiff: z.number().nonnegative().optional(),
+  /** One batch ({ input: nested list }) or a list of batches. */
+  sampleInputs: z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown())).min(1)]).optional(),
+  /** Pinned image with python3 and TensorFlow. */
+  converterImage: z.string().min(1).optional(),
+  resources: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).optional(),
+  versionWaitMinutes: positiveInt.optional(),
+  wait: z.union([z.strictObject({ until: z.literal("complete"), timeoutMinutes: z.number().optional() }), z.strictObject({ until: z.literal("created") })]).optional(),
+  backoffLimit: z.number().optional(),
+  activeDeadlineSeconds: z.number().optional(),
+  ttlSecondsAfterFinished: z.number().optional(),
+  imagePullSecrets: z.array(z.string()).optional(),
+});
+
 // ---- TensorBoards --------------------------------------------------------------------------------
 
 /** A TensorBoard for the training logs of some models (the TensorBoard component). */
@@ -360,6 +388,7 @@ export const platformConfigSchema = z.strictObject({
   jobSet: jobSetSchema.default({}),
   teams: z.array(teamSchema).default([]),
   kueue: kueueSchema.default({}),
+  mobileExports: z.array(mobileExportSchema).default([]),
   tensorboards: z.array(tensorboardSchema).default([]),
 });
 
@@ -375,6 +404,7 @@ export type TeamConfig = z.infer<typeof teamSchema>;
 export type NetworkPeerConfig = TeamConfig["servingCallers"][number]["from"][number];
 export type KueueConfig = z.infer<typeof kueueSchema>;
 export type EksGpuPoolConfig = Extract<GpuPoolConfig, { type: "eks" }>;
+export type MobileExportConfig = z.infer<typeof mobileExportSchema>;
 export type TensorBoardConfig = z.infer<typeof tensorboardSchema>;
 
 /** Top-level config keys the program reads (without the `ml-platform:` namespace). */

@@ -29,6 +29,7 @@ describe('the package entry point (import ... from "ml-platform")', () => {
       "InClusterModelStore",
       "JobSetController",
       "KueueController",
+      "MobileExport",
       "ModelStore",
       "NvidiaDevicePlugin",
       "Team",

@@ -124,7 +124,7 @@ describe("local:up", () => {
     box.env.FAKE_NODE_ARCHS = "arm64 arm64";
     const result = await box.run(["up"]);
     expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/the cluster has no amd64 node \(its nodes: arm64\), but serving "linear" \(tensorflow\/serving:[\d.]+\) and training "linear-train" \(tensorflow\/tensorflow:[\d.]+\) run images published for linux\/amd64 only/);
+    expect(result.stderr).toMatch(/the cluster has no amd64 node \(its nodes: arm64\), but serving "linear" \(tensorflow\/serving:[\d.]+\), training "linear-train" \(tensorflow\/tensorflow:[\d.]+\) and mobile export "linear-mobile" \(tensorflow\/tensorflow:[\d.]+\) run images published for linux\/amd64 only/);
     expect(box.calls().some((c) => c.startsWith("pulumi stack") || c.startsWith("pulumi up"))).toBe(false);
   });
 

@@ -43,9 +43,9 @@ describe("stacks/Pulumi.local.yaml", () => {
     expect(unlocks(`${LOCAL_STACK_PASSPHRASE}-not`, document.encryptionsalt!)).toBe(false);
   });
 
-  it("uses the current kubeconfig context and runs amd64-only images in its serving and its training", () => {
+  it("uses the current kubeconfig context and runs amd64-only images in its serving, its training and its mobile export", () => {
     expect(readLocalStackConfig(PROJECT_DIR)).toEqual({
-      amd64OnlyWorkloads: [`serving "linear" (${TF_SERVING_IMAGE})`, `training "linear-train" (${LINEAR_EXAMPLE_IMAGE})`],
+      amd64OnlyWorkloads: [`serving "linear" (${TF_SERVING_IMAGE})`, `training "linear-train" (${LINEAR_EXAMPLE_IMAGE})`, `mobile export "linear-mobile" (${LINEAR_EXAMPLE_IMAGE})`],
     });
   });
 });
@@ -56,8 +56,15 @@ describe("localStackFacts", () => {
       "ml-platform:cluster": { type: "local", context: "k3d-ml" },
       "ml-platform:servings": [{ name: "a" }, { name: "b", image: "registry.example.com/tf-serving-arm64:2.19.1" }],
       "ml-platform:trainings": [{ name: "t", example: { name: "linear" } }, { name: "u", image: "registry.example.com/trainer:1.0" }],
+      "ml-platform:mobileExports": [
+        { name: "m", store: "s", model: "linear", version: 1 },
+        { name: "n", store: "s", model: "linear", version: 1, converterImage: "registry.example.com/tf-arm64:2.21.0" },
+      ],
     });
-    expect(facts).toEqual({ context: "k3d-ml", amd64OnlyWorkloads: [`serving "a" (${TF_SERVING_IMAGE})`, `training "t" (${LINEAR_EXAMPLE_IMAGE})`] });
+    expect(facts).toEqual({
+      context: "k3d-ml",
+      amd64OnlyWorkloads: [`serving "a" (${TF_SERVING_IMAGE})`, `training "t" (${LINEAR_EXAMPLE_IMAGE})`, `mobile export "m" (${LINEAR_EXAMPLE_IMAGE})`],
+    });
     expect(localStackFacts({})).toEqual({ amd64OnlyWorkloads: [] });
   });
 });

@@ -342,6 +342,59 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
     });
   });
 
+  describe("fetch mode: one version, for jobs that read one (a mobile export)", () => {
+    const fetchOne = (modelsDir: string, model: string, version: string, extra: NodeJS.ProcessEnv = {}) =>
+      run("sh", [MODEL_SYNC_SCRIPT_PATH, "fetch", model, version], { env: { ...s3.env, AWS_CLI, S3_BUCKET: BUCKET, MODELS_DIR: modelsDir, ...extra }, timeoutMs: 170_000 });
+    const data = "variables/variables.data-1-of-2";
+
+    beforeAll(async () => {
+      // "single" for the first test alone (tests run concurrently, and it looks at every request about its model).
+      await s3.putMany({ ...storedVersion("single", 1), ...storedVersion("single", 2), ...storedVersion("fetched", 1), ...storedVersion("fetched", 3), ...uploading("fetched", 4, { withManifest: true }) });
+      // Version 3's shard changed after it was published.
+      await s3.put(`models/fetched/3/${data}`, `X${versionFiles("fetched", 3)[data]!.slice(1)}`);
+    });
+
+    it("brings exactly that version, verified, asking the store about nothing but that version's folder", async () => {
+      const { modelsDir } = setup([]);
+      const mark = s3.requests.mark();
+      const result = await fetchOne(modelsDir, "single", "2");
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/model "single": version 2 is in place/);
+      expect(servedVersions(modelsDir, "single")).toEqual(["2"]);
+      expect(readTree(join(modelsDir, "single", "2"))).toEqual(expectedTree("single", 2));
+      expect(readdirSync(join(modelsDir, ".staging"))).toEqual([]);
+      // So a grant on models/fetched/2/ alone is enough: no listing of the model's folder.
+      const requests = modelRequests("single", mark);
+      expect(requests.length).toBeGreaterThan(0);
+      for (const r of requests) expect(r.kind === "list" ? r.query.get("prefix") : r.key).toMatch(/^models\/single\/2\//);
+      // Run again on the same directory: already there, nothing asked.
+      const again = s3.requests.mark();
+      expect((await fetchOne(modelsDir, "single", "2")).code).toBe(0);
+      expect(modelRequests("single", again)).toEqual([]);
+    });
+
+    it("exits 3 for a version not complete yet, 1 for a damaged one, 75 when the store fails, and 2 on bad usage, placing nothing", async () => {
+      const { modelsDir } = setup([]);
+      const incomplete = await fetchOne(modelsDir, "fetched", "4");
+      expect(incomplete.code).toBe(3);
+      expect(incomplete.stderr).toMatch(/model "fetched": version 4 is not complete yet \(no s3:\/\/models\/models\/fetched\/4\/_SUCCESS\)/);
+
+      const damaged = await fetchOne(modelsDir, "fetched", "3");
+      expect(damaged.code).toBe(1);
+      expect(damaged.stderr).toMatch(new RegExp(`version 3 rejected \\(sha256-mismatch\\): file ${data}: expected sha256 [0-9a-f]{64} \\(32768 bytes\\), got sha256 [0-9a-f]{64} \\(32768 bytes\\); not using it`));
+
+      const outage = await fetchOne(modelsDir, "fetched", "1", { AWS_CLI: FAILING_DOWNLOAD_AWS, REAL_AWS_CLI: AWS_CLI });
+      expect(outage.code).toBe(75);
+      expect(outage.stderr).toMatch(/version 1 rejected \(download-failed\)/);
+
+      for (const args of [["fetched"], ["Fetched", "1"], ["fetched", "01"], ["fetched", "1", "2"]]) {
+        const bad = await run("sh", [MODEL_SYNC_SCRIPT_PATH, "fetch", ...args], { env: { ...s3.env, AWS_CLI, S3_BUCKET: BUCKET, MODELS_DIR: modelsDir } });
+        expect(bad.code, args.join(" ")).toBe(2);
+      }
+      expect(servedVersions(modelsDir, "fetched")).toEqual([]);
+    });
+  });
+
   describe("versions published before manifests existed (an empty _SUCCESS, no _MANIFEST)", () => {
     it("serves them unverified, as before, with a warning naming each one", async () => {
       await s3.putMany(under("models/legacy/1", { ...versionFiles("legacy", 1), _SUCCESS: "" }));

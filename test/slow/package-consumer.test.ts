@@ -155,7 +155,7 @@ afterAll(async () => {
 describe("the packed package in a fresh consumer", () => {
   it("installs only what a library should ship: no tests, no CI files, and no Node binary", () => {
     const installed = path.join(consumer, "node_modules", "ml-platform");
-    for (const file of ["dist/components/index.js", "dist/client/index.d.ts", "dist/cli/bin.js", "dist/smoke-tests/lib/index.js", "dist/contracts/smoke-targets.js", "protos/tensorflow_serving/apis/predict.proto", "components/serving/scripts/model-sync.sh", "examples/linear/train.py", "docs/components.md"]) {
+    for (const file of ["dist/components/index.js", "dist/client/index.d.ts", "dist/cli/bin.js", "dist/smoke-tests/lib/index.js", "dist/contracts/smoke-targets.js", "protos/tensorflow_serving/apis/predict.proto", "components/serving/scripts/model-sync.sh", "components/mobile/scripts/convert_tflite.py", "examples/linear/train.py", "docs/components.md"]) {
       expect(existsSync(path.join(installed, file)), file).toBe(true);
     }
     for (const file of ["test", ".github", ".ci", "stacks", "local", "promote", "dist/bench", "tools"]) expect(existsSync(path.join(installed, file)), file).toBe(false);

@@ -14,6 +14,7 @@ function validConfig(): Record<string, unknown> {
       { name: "vision", gpuPool: "gpu", resources: { gpus: 1 }, models: [{ name: "vision", store: "models", versionPolicy: { latest: 1 } }] },
     ],
     trainings: [{ name: "linear-train", store: "models", model: "linear", version: 5, example: { name: "linear" } }],
+    mobileExports: [{ name: "linear-mobile", store: "models", model: "linear", version: 5, optimize: "float16" }],
   };
 }
 
@@ -64,7 +65,7 @@ describe("parsePlatformConfig", () => {
       ["ml-platform:servingz"],
     );
     expect(problems).toEqual([
-      "ml-platform:servingz: unknown config key; the program reads ml-platform:cluster, ml-platform:stores, ml-platform:gpuPools, ml-platform:releases, ml-platform:servings, ml-platform:trainings, ml-platform:jobSet, ml-platform:teams, ml-platform:kueue, ml-platform:tensorboards",
+      "ml-platform:servingz: unknown config key; the program reads ml-platform:cluster, ml-platform:stores, ml-platform:gpuPools, ml-platform:releases, ml-platform:servings, ml-platform:trainings, ml-platform:jobSet, ml-platform:teams, ml-platform:kueue, ml-platform:mobileExports, ml-platform:tensorboards",
       expect.stringMatching(/^cluster\.name: .*string/),
       expect.stringMatching(/^cluster: Unrecognized key: "region"/),
       expect.stringMatching(/^stores\[0\]\.forceDestroy: .*boolean/),
@@ -105,10 +106,29 @@ describe("parsePlatformConfig", () => {
       "servings[0].models[0].versionPolicy: conflicts with releases.linear, which pins the versions served; remove one",
     ],
     ["duplicate serving names", (c) => (c.servings[1].name = "linear"), 'servings[1].name: "linear" is already used by servings[0]'],
+    ["a mobile export's unknown store", (c) => (c.mobileExports[0].store = "other"), 'mobileExports[0].store: unknown store "other"; stores has "models"'],
+    [
+      "a mobile export of a model the store does not hold",
+      (c) => (c.mobileExports[0].model = "bert"),
+      'mobileExports[0].model: model "bert" is not held by store "models" (its models: "linear", "vision"); add it to the store\'s models',
+    ],
+    [
+      "duplicate mobile export names",
+      (c) => c.mobileExports.push({ ...c.mobileExports[0], version: 4 }),
+      'mobileExports[1].name: "linear-mobile" is already used by mobileExports[0]',
+    ],
+    ["a mobile export's unknown optimization", (c) => (c.mobileExports[0].optimize = "int4"), /^mobileExports\[0\]\.optimize: .*"none"\|"float16"\|"dynamic-range"/],
+    ["a mobile export's negative threshold", (c) => (c.mobileExports[0].maxAbsDiff = -0.1), /^mobileExports\[0\]\.maxAbsDiff: .*>=0/],
+    ["a mobile export's unknown key", (c) => (c.mobileExports[0].quantize = true), 'mobileExports[0]: Unrecognized key: "quantize"'],
+    [
+      "a mobile export's component rule",
+      (c) => (c.mobileExports[0].resources = { memory: "2Gm" }),
+      'mobileExports[0].resources.memory: "2Gm" is not a positive Kubernetes quantity; use e.g. "512Mi" or "4Gi"',
+    ],
     ["a GPU pool without subnets", (c) => delete c.cluster.subnetIds, "gpuPools[0].subnetIds: required when cluster.subnetIds is not set"],
     ["sourceRanges without a load balancer", (c) => (c.servings[0].service = { sourceRanges: ["10.0.0.0/8"] }), 'servings[0].service.sourceRanges: only applies to type "InternalLoadBalancer"'],
   ])("rejects %s", (_case, patch, message) => {
-    expect(problemsOf(withChange(patch))).toEqual([message]);
+    expect(problemsOf(withChange(patch))).toEqual([typeof message === "string" ? message : expect.stringMatching(message)]);
   });
 
   it("applies each component's own rules, reported at config paths", () => {

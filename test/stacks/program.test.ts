@@ -66,6 +66,7 @@ describe("the program, once per stack file", () => {
     expect(declared("ml-platform:compute:GpuNodePool")).toEqual(names("gpuPools"));
     expect(declared("ml-platform:serving:TfServing")).toEqual(names("servings"));
     expect(declared("ml-platform:training:TrainingJob")).toEqual(names("trainings"));
+    expect(declared("ml-platform:mobile:MobileExport")).toEqual(names("mobileExports"));
   });
 
   it.each(stackNames())("%s: exports smokeTargets in the smoke suite's format, one endpoint per serving", async (stack) => {
@@ -208,6 +209,23 @@ describe("local", () => {
     const job = run.get("kubernetes:batch/v1:Job", "linear-train-v1");
     expect(job.inputs.metadata.annotations).toMatchObject({ "pulumi.com/timeoutSeconds": "1800" });
     expect(run.get("ml-platform:serving:TfServing", "linear").dependencies).toContain(job.urn);
+  });
+
+  it("converts linear version 1 for phones after training it, through a grant that reads that version and writes only its mobile export", async () => {
+    const run = await stackRun("local");
+    const job = run.get("kubernetes:batch/v1:Job", "linear-mobile-v1");
+    const pod = job.inputs.spec.template.spec;
+    expect([...pod.initContainers, ...pod.containers].map((c: { name: string }) => c.name)).toEqual(["fetch-version", "convert", "publish"]);
+    const convert = pod.initContainers[1];
+    expect(convert.image).toBe(run.get("kubernetes:batch/v1:Job", "linear-train-v1").inputs.spec.template.spec.containers[0].image);
+    expect(convert.resources).toEqual({ requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "1Gi" } });
+    expect(run.get("ml-platform:mobile:MobileExport", "linear-mobile").dependencies).toContain(run.get("kubernetes:batch/v1:Job", "linear-train-v1").urn);
+    const patch = run.get("kubernetes:core/v1:SecretPatch", "linear-mobile-store-store-identity");
+    const identity = JSON.parse(Buffer.from(Object.values(patch.inputs.data as Record<string, string>)[0]!, "base64").toString("utf8")) as { actions: string[] };
+    expect(identity.actions).toEqual(["List:models/models/linear/1/*", "Read:models/models/linear/1/*", "List:models/mobile/linear/1/*", "Read:models/mobile/linear/1/*", "Write:models/mobile/linear/1/*"]);
+    expect(await unwrap(run.result.mobileExports as Record<string, unknown>)).toEqual({
+      "linear-mobile": { exportUri: "s3://models/mobile/linear/1/", modelFileUri: "s3://models/mobile/linear/1/model.tflite", version: 1 },
+    });
   });
 
   it("runs a TensorBoard of linear's runs: ClusterIP only, reading the logs and nothing else, and says how to open it", async () => {

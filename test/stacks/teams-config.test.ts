@@ -72,7 +72,20 @@ describe("teams config", () => {
       'trainings[1].namespace: conflicts with team "search", whose namespace "vision" it runs in; remove namespace',
     ]);
     expect(problemsOf(withChange((c) => (c.teams[0].namespace = "ml")))).toEqual([
-      'teams[0].namespace: "ml" is also used outside the team (the platform\'s namespace, or a serving, training or TensorBoard without a team); give the team its own namespace, or put those workloads in the team',
+      'teams[0].namespace: "ml" is also used outside the team (the platform\'s namespace, or a serving, training, mobile export or TensorBoard without a team); give the team its own namespace, or put those workloads in the team',
+    ]);
+  });
+
+  it("places a team's mobile export in its namespace, refuses an unknown team or a namespace beside it, and a team namespace used by an export without a team", () => {
+    const exportOf = (extra: Record<string, unknown>) => ({ name: "detector-mobile", store: "models", model: "detector", version: 1, ...extra });
+    const config = parsePlatformConfig(withChange((c) => (c.mobileExports = [exportOf({ team: "vision" })])));
+    expect(config.mobileExports.map((m) => m.team)).toEqual(["vision"]);
+    expect(problemsOf(withChange((c) => (c.mobileExports = [exportOf({ team: "vizion" }), exportOf({ name: "other", team: "search", namespace: "x" })])))).toEqual([
+      'mobileExports[0].team: unknown team "vizion"; teams has "vision", "search"',
+      'mobileExports[1].namespace: conflicts with team "search", whose namespace "search" it runs in; remove namespace',
+    ]);
+    expect(problemsOf(withChange((c) => (c.mobileExports = [exportOf({ namespace: "vision" })])))).toEqual([
+      'teams[0].namespace: "vision" is also used outside the team (the platform\'s namespace, or a serving, training, mobile export or TensorBoard without a team); give the team its own namespace, or put those workloads in the team',
     ]);
   });
 

@@ -10,6 +10,8 @@ import { ClusterNetwork, type NetworkPolicy, type Pod } from "../harness/network
 import { expectRestrictedPods, podTemplatesOf } from "../harness/pod-security";
 import { type MockRun, runInMocks, unwrap } from "../harness/pulumi-mocks";
 import { type Binding, kubernetesBootstrapRoles, Rbac, suiteKubernetesVersion } from "../harness/rbac";
+import { parsePlatformConfig } from "../../stacks/config";
+import { type KueueRef, teamArgs } from "../../stacks/wiring";
 import { twoTeams } from "./two-teams";
 
 type Exports = Record<string, unknown>;
@@ -22,8 +24,15 @@ async function programRun(config: Record<string, unknown>): Promise<MockRun<Expo
 
 const JOB = "kubernetes:batch/v1:Job";
 
+/** Two teams; vision also converts detector version 1 for phones. */
+function twoTeamsWithMobileExport(): Record<string, unknown> {
+  const config = twoTeams();
+  config.mobileExports = [{ name: "detector-mobile", team: "vision", store: "models", model: "detector", version: 1, wait: { until: "created" } }];
+  return config;
+}
+
 describe("two teams on one GPU cluster", async () => {
-  const run = await programRun(twoTeams());
+  const run = await programRun(twoTeamsWithMobileExport());
   const objects = run.kubernetesObjects();
 
   it("installs Kueue with a flavor for the GPU pool, and declares both teams, everything schema-valid and restricted", async () => {
@@ -45,6 +54,10 @@ describe("two teams on one GPU cluster", async () => {
       expect(job.metadata.labels["kueue.x-k8s.io/queue-name"]).toBe(namespace);
       expect(job.spec.suspend).toBe(true);
     }
+    // A mobile export runs in its team's namespace, after the team, and is not queued (it uses no GPU).
+    const mobile = run.get(JOB, "detector-mobile-v1").inputs;
+    expect(mobile.metadata.namespace).toBe("vision");
+    expect(mobile.metadata.labels?.["kueue.x-k8s.io/queue-name"]).toBeUndefined();
     // The GPU pool's selector reaches the pods; Kueue checks it against the flavor.
     expect(run.get(JOB, "detector-train-v1").inputs.spec.template.spec.nodeSelector).toEqual({ "nvidia.com/gpu.present": "true" });
   });
@@ -63,13 +76,26 @@ describe("two teams on one GPU cluster", async () => {
     expect(team.length).toBeGreaterThan(8);
     expect(run.get("ml-platform:training:TrainingJob", "detector-train").dependencies).toEqual(expect.arrayContaining(team));
     expect(run.get("ml-platform:serving:TfServing", "detector").dependencies).toEqual(expect.arrayContaining(team));
+    expect(run.get("ml-platform:mobile:MobileExport", "detector-mobile").dependencies).toEqual(expect.arrayContaining(team));
   });
 
-  it("exports each team's namespace, queue, groups, servings, trainings and TensorBoards", async () => {
+  it("exports each team's namespace, queue, groups, servings, trainings, mobile exports and TensorBoards", async () => {
     expect(await unwrap(run.result.teams as never)).toEqual({
-      vision: { namespace: "vision", queue: "vision", groups: ["vision-ml"], servings: ["detector"], trainings: ["detector-train"], tensorboards: ["vision"] },
-      search: { namespace: "search", queue: "search", groups: ["search-ml"], servings: ["ranker"], trainings: ["ranker-train"], tensorboards: [] },
+      vision: { namespace: "vision", queue: "vision", groups: ["vision-ml"], servings: ["detector"], trainings: ["detector-train"], mobileExports: ["detector-mobile"], tensorboards: ["vision"] },
+      search: { namespace: "search", queue: "search", groups: ["search-ml"], servings: ["ranker"], trainings: ["ranker-train"], mobileExports: [], tensorboards: [] },
     });
+  });
+
+  it("lets a team whose only use of a store is a mobile export reach that store", () => {
+    const raw = twoTeams();
+    raw.trainings = [];
+    raw.servings = [];
+    raw.teams[0].servingCallers = [];
+    raw.mobileExports = [{ name: "detector-mobile", team: "vision", store: "models", model: "detector", version: 1 }];
+    const config = parsePlatformConfig(raw);
+    const kueue = { defaultFlavor: { name: "default" }, release: undefined, poolFlavors: new Map() } as unknown as KueueRef;
+    expect(teamArgs(config.teams[0], config, kueue).stores).toEqual([expect.objectContaining({ type: "in-cluster", port: 8333 })]);
+    expect(teamArgs(config.teams[1], config, kueue).stores).toEqual([]);
   });
 
   describe("network: the pods the program renders, under the policies it renders", () => {
@@ -106,7 +132,7 @@ describe("two teams on one GPU cluster", async () => {
 
     it("the platform's own namespace (the store) cannot call into a team, while every team reaches the store", () => {
       expect(net.mayConnect(pod("ml/models"), pod("vision/detector"), 8500)).toBe(false);
-      for (const client of ["vision/detector", "vision/detector-train-v1", "search/ranker", "search/ranker-train-v1"]) {
+      for (const client of ["vision/detector", "vision/detector-train-v1", "vision/detector-mobile-v1", "search/ranker", "search/ranker-train-v1"]) {
         expect(net.mayConnect(pod(client), pod("ml/models"), 8333), client).toBe(true);
         expect(net.mayConnect(pod(client), dns, 53, "UDP"), client).toBe(true);
       }

@@ -24,16 +24,22 @@
 # never sees a half-written version directory. Removal renames first, then deletes.
 #
 # Usage: model-sync.sh once|watch
+#        model-sync.sh fetch <model> <version>
 #   once   one pass (init container): exits non-zero, naming each model, when a model has no complete,
 #          verified version, a version its policy requires is missing, or the store cannot be reached.
 #   watch  a pass every SYNC_INTERVAL_SECONDS until stopped (sidecar): problems are logged and retried,
 #          and whatever is already served stays in place.
+#   fetch  one version, into $MODELS_DIR/<model>/<version>/, verified as above, without listing the
+#          model's other versions (so a grant on that version's folder is enough; SYNC_MANIFEST is not
+#          used). Exit status: 0 in place (fetched now, or already there); 3 not complete yet (no
+#          _SUCCESS); 1 rejected: the version is damaged (the reason is logged; published versions never
+#          change, so trying again cannot help); 75 the store or the disk failed (worth retrying).
 #
 # Environment:
 #   S3_BUCKET              bucket holding models/<model>/<version>/ (required)
 #   S3_ENDPOINT            endpoint URL of a non-AWS store; passed as --endpoint-url (optional)
 #   AWS_CLI                the aws binary (default: aws)
-#   SYNC_MANIFEST          file listing the models of this store, one per line (required):
+#   SYNC_MANIFEST          file listing the models of this store, one per line (once and watch):
 #                            <model> latest <n>               the n highest complete versions
 #                            <model> all [<v>,<v>...]         every complete version; the listed ones must exist
 #                            <model> specific <v>,<v>...      exactly these versions; all must exist
@@ -58,6 +64,8 @@ IGNORED_NAMES_SHOWN=5
 CONTROL_CHARS=$(printf '\001\002\003\004\005\006\007\010\011\012\013\014\015\016\017\020\021\022\023\024\025\026\027\030\031\032\033\034\035\036\037\177')
 MODE=${1:-}
 PASS=0
+# How a rejection ends its log line.
+REFUSAL="not serving it"
 
 log() {
   printf '%s model-sync: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
@@ -217,7 +225,7 @@ report_ignored() {
 # reject <reason> <message>: records why the version being fetched failed (see fetch_version).
 reject() {
   rejected_reason=$1
-  log "model \"$model\": version $version rejected ($1): $2; not serving it"
+  log "model \"$model\": version $version rejected ($1): $2; $REFUSAL"
 }
 
 # fetch_version <model> <version>: downloads one version and renames it into place once verified.
@@ -584,22 +592,63 @@ sync_all() {
   return $result
 }
 
+# fetch_one <model> <version>: the `fetch` mode (see the usage above).
+fetch_one() {
+  if [ -d "$MODELS_DIR/$1/$2" ]; then
+    log "model \"$1\": version $2 is already in $MODELS_DIR/$1/"
+    return 0
+  fi
+  if ! mkdir -p "$MODELS_DIR/$1" "$STAGING/$1"; then
+    log "model \"$1\": cannot create $MODELS_DIR/$1 or its staging area"
+    return 75
+  fi
+  fetch_version "$1" "$2"
+  fetched=$?
+  rm -rf "${STAGING:?}/$1"
+  case $fetched in
+    0) return 0 ;;
+    3)
+      log "model \"$1\": version $2 is not complete yet (no s3://$S3_BUCKET/models/$1/$2/_SUCCESS)"
+      return 3
+      ;;
+  esac
+  case $rejected_reason in
+    download-failed | staging-failed | placing-failed) return 75 ;;
+  esac
+  return 1
+}
+
 [ -n "${S3_BUCKET:-}" ] || die "S3_BUCKET is not set"
-[ -n "${SYNC_MANIFEST:-}" ] || die "SYNC_MANIFEST is not set"
 case $MODE in
-  once | watch) ;;
-  *) die "usage: model-sync.sh once|watch" ;;
+  once | watch)
+    [ -n "${SYNC_MANIFEST:-}" ] || die "SYNC_MANIFEST is not set"
+    WORK_NAME=".sync-${SYNC_MANIFEST##*/}"
+    ;;
+  fetch)
+    [ "$#" -eq 3 ] || die "usage: model-sync.sh fetch <model> <version>"
+    case $2 in
+      '' | *[!a-z0-9_-]* | [-_]* | *[-_]) die "\"$2\" is not a model name (lowercase letters, digits, \"-\" and \"_\")" ;;
+    esac
+    is_version "$3" || die "\"$3\" is not a version number (1 to $MAX_VERSION)"
+    WORK_NAME=".fetch-$2-$3"
+    REFUSAL="not using it"
+    ;;
+  *) die "usage: model-sync.sh once|watch, or model-sync.sh fetch <model> <version>" ;;
 esac
-# This store's working files (listings, error messages, back-off records). The init container and the
+# This run's working files (listings, error messages, back-off records). The init container and the
 # sidecar of one store run one after the other; other stores' containers use their own folder. Whatever
 # a killed run left behind is cleared here.
-WORK="$STAGING/.sync-${SYNC_MANIFEST##*/}"
+WORK="$STAGING/$WORK_NAME"
 rm -rf "$WORK"
 mkdir -p "$WORK/backoff" || die "cannot create $WORK"
 ERRFILE="$WORK/aws-error"
 trap 'rm -rf "$WORK"' EXIT
 
 case $MODE in
+  fetch)
+    fetch_one "$2" "$3"
+    exit $?
+    ;;
   once)
     if sync_all; then
       log "every model is in place"
