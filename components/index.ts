@@ -41,7 +41,7 @@ export type { TfServingPlan } from "./serving/plan";
 
 // Training
 export { TrainingJob } from "./training/training-job";
-export type { CheckpointOptions, GpuPoolRef, TrainingJobArgs, TrainingJobCommonArgs, TrainingResources, TrainingWait, TrainingWorkloadObject } from "./training/args";
+export type { CheckpointOptions, GpuPoolRef, LogOptions, TrainingJobArgs, TrainingJobCommonArgs, TrainingResources, TrainingWait, TrainingWorkloadObject } from "./training/args";
 export type { FrameworkName, FrameworkSelection } from "./training/frameworks/registry";
 export type { TensorflowSelection } from "./training/frameworks/tensorflow";
 export type { PytorchSelection } from "./training/frameworks/pytorch";
@@ -51,6 +51,11 @@ export type { TrainingPlan } from "./training/frameworks/types";
 export type { TrainingJobSpec } from "./training/plan";
 export { JobSetController, type JobSetControllerArgs } from "./training/jobset-controller";
 export { linearExampleTrainer, type LinearExampleOptions } from "./training/linear-example";
+
+// Observability: TensorBoard for the trainings' logs
+export { TensorBoard } from "./observability/tensorboard";
+export type { TensorBoardArgs, TensorBoardModel, TensorBoardResources } from "./observability/args";
+export type { TensorBoardPlan, TensorBoardStoreGroup } from "./observability/plan";
 
 // Teams and GPU queueing: a tenant per team, Kueue to share the GPUs
 export { Team } from "./tenancy/team";

@@ -15,3 +15,4 @@ export const mobileExports = outputs.mobileExports;
 export const releases = outputs.releases;
 export const teams = outputs.teams;
 export const smokeTargets = outputs.smokeTargets;
+export const tensorboards = outputs.tensorboards;

@@ -1,7 +1,7 @@
 /**
  * The platform program as a function of validated config: the cluster connection, namespaces, model
  * stores, GPU pools (and the NVIDIA device plugin), the JobSet controller when a distributed job needs it,
- * training jobs, TF Serving deployments, mobile exports, and the stack outputs. `stacks/index.ts` feeds it the current
+ * training jobs, TF Serving deployments, mobile exports and TensorBoards, and the stack outputs. `stacks/index.ts` feeds it the current
  * stack's config; tests call it directly.
  */
 import * as aws from "@pulumi/aws";
@@ -15,6 +15,7 @@ import { GpuNodePool } from "../components/compute/gpu-node-pool";
 import { KueueController } from "../components/queueing/kueue-controller";
 import { Team } from "../components/tenancy/team";
 import { TfServing } from "../components/serving/tf-serving";
+import { TensorBoard } from "../components/observability/tensorboard";
 import { InClusterModelStore } from "../components/storage/in-cluster/in-cluster-model-store";
 import { ModelStore } from "../components/storage/model-store";
 import type { ModelStoreBackend } from "../components/storage/model-store-backend";
@@ -33,6 +34,7 @@ import {
   servingArgs,
   teamArgs,
   teamNamespace,
+  tensorBoardArgs,
   trainingArgs,
   type Wiring,
 } from "./wiring";
@@ -54,6 +56,8 @@ export interface PlatformOutputs {
   teams: Record<string, TeamOutput>;
   /** Every serving endpoint in the smoke suite's format (contracts/smoke-targets.ts). */
   smokeTargets: pulumi.Output<SmokeTargets>;
+  /** TensorBoard name -> its URL inside the cluster, and how to open it from a machine with cluster access. */
+  tensorboards: pulumi.Output<Record<string, { url: string; portForward: string; localUrl: string }>>;
 }
 
 export interface TeamOutput {
@@ -64,6 +68,7 @@ export interface TeamOutput {
   servings: string[];
   trainings: string[];
   mobileExports: string[];
+  tensorboards: string[];
 }
 
 export interface Platform {
@@ -77,6 +82,7 @@ export interface Platform {
   trainings: Map<string, TrainingJob>;
   servings: Map<string, TfServing>;
   mobileExports: Map<string, MobileExport>;
+  tensorboards: Map<string, TensorBoard>;
   outputs: PlatformOutputs;
 }
 
@@ -100,7 +106,7 @@ function connect(config: PlatformConfig): { provider: k8s.Provider; clusterName:
 /** The namespaces the platform's workloads use: the cluster's, plus any a serving or training names (teams declare theirs). */
 function workloadNamespaces(config: PlatformConfig): string[] {
   const names = new Set([config.cluster.namespace]);
-  for (const item of [...config.servings, ...config.trainings, ...config.mobileExports]) if (item.namespace && !item.team) names.add(item.namespace);
+  for (const item of [...config.servings, ...config.trainings, ...config.mobileExports, ...config.tensorboards]) if (item.namespace && !item.team) names.add(item.namespace);
   return [...names].sort();
 }
 
@@ -198,6 +204,11 @@ export function definePlatform(config: PlatformConfig): Platform {
     );
   }
 
+  const tensorboards = new Map<string, TensorBoard>();
+  for (const tensorboard of config.tensorboards) {
+    tensorboards.set(tensorboard.name, new TensorBoard(tensorboard.name, tensorBoardArgs(tensorboard, config, wiring), optsFor(tensorboard)));
+  }
+
   const record = <T>(entries: Array<[string, pulumi.Input<T>]>) => pulumi.output(Object.fromEntries(entries)) as pulumi.Output<Record<string, T>>;
   const outputs: PlatformOutputs = {
     bucketNames: record([...stores].map(([name, store]) => [name, store.bucketName])),
@@ -225,12 +236,19 @@ export function definePlatform(config: PlatformConfig): Platform {
           servings: config.servings.filter((s) => s.team === team.name).map((s) => s.name),
           trainings: config.trainings.filter((t) => t.team === team.name).map((t) => t.name),
           mobileExports: config.mobileExports.filter((m) => m.team === team.name).map((m) => m.name),
+          tensorboards: config.tensorboards.filter((t) => t.team === team.name).map((t) => t.name),
         },
       ]),
     ),
     smokeTargets: pulumi
       .all(config.servings.map((serving) => servings.get(serving.name)!.smokeTarget.apply((target) => smokeTargetWithOverrides(target, serving))))
       .apply((endpoints) => ({ endpoints })),
+    tensorboards: record(
+      [...tensorboards].map(([name, tensorboard]) => [
+        name,
+        pulumi.all([tensorboard.url, tensorboard.portForwardCommand, tensorboard.localUrl]).apply(([url, portForward, localUrl]) => ({ url, portForward, localUrl })),
+      ]),
+    ),
   };
-  return { provider, namespaces, stores, gpuPools, jobSetController, kueue, teams, trainings, servings, mobileExports, outputs };
+  return { provider, namespaces, stores, gpuPools, jobSetController, kueue, teams, trainings, servings, mobileExports, tensorboards, outputs };
 }

@@ -17,8 +17,9 @@ import type { ModelStoreBackend } from "../components/storage/model-store-backen
 import type { TfServingArgs, TfServingServiceArgs } from "../components/serving/types";
 import type { MobileExportArgs } from "../components/mobile/args";
 import type { TrainingJobArgs } from "../components/training/args";
+import type { TensorBoardArgs } from "../components/observability/args";
 import { linearExampleTrainer } from "../components/training/linear-example";
-import type { EksGpuPoolConfig, GpuPoolConfig, MobileExportConfig, NetworkPeerConfig, PlatformConfig, ServingConfig, StoreConfig, TeamConfig, TrainingConfig } from "./config/schema";
+import type { EksGpuPoolConfig, GpuPoolConfig, MobileExportConfig, NetworkPeerConfig, PlatformConfig, ServingConfig, StoreConfig, TeamConfig, TensorBoardConfig, TrainingConfig } from "./config/schema";
 
 /** What a workload needs of a GPU pool (a GpuNodePool, or a stand-in while validating). */
 export interface GpuPoolRef {
@@ -109,6 +110,7 @@ export function trainingArgs(training: TrainingConfig, config: PlatformConfig, w
     resources: training.resources,
     gpuPool: training.gpuPool === undefined ? undefined : wiring.gpuPools.get(training.gpuPool),
     checkpoints: training.checkpoints,
+    logs: training.logs,
     wait: training.wait,
     backoffLimit: training.backoffLimit,
     activeDeadlineSeconds: training.activeDeadlineSeconds,
@@ -136,6 +138,16 @@ export function trainingArgs(training: TrainingConfig, config: PlatformConfig, w
     args: training.args,
     env: training.env,
   } as TrainingJobArgs;
+}
+
+export function tensorBoardArgs(tensorboard: TensorBoardConfig, config: PlatformConfig, wiring: Wiring): TensorBoardArgs {
+  const { name: _name, team: _team, models, namespace: _namespace, ...rest } = tensorboard;
+  return {
+    ...rest,
+    namespace: workloadNamespace(tensorboard, config),
+    clusterName: wiring.clusterName,
+    models: models.map((model) => ({ name: model.name, store: wiring.stores.get(model.store) as ModelStoreBackend })),
+  };
 }
 
 /** Whether a training runs more than one pod (and so needs the JobSet controller). */
@@ -167,6 +179,7 @@ function teamStoreEndpoints(team: TeamConfig, config: PlatformConfig): StoreEndp
   for (const serving of config.servings) if (serving.team === team.name) for (const model of serving.models) used.add(model.store);
   for (const training of config.trainings) if (training.team === team.name) used.add(training.store);
   for (const mobileExport of config.mobileExports) if (mobileExport.team === team.name) used.add(mobileExport.store);
+  for (const tensorboard of config.tensorboards) if (tensorboard.team === team.name) for (const model of tensorboard.models) used.add(model.store);
   return config.stores
     .filter((store) => used.has(store.name))
     .map((store): StoreEndpoint =>

@@ -44,6 +44,16 @@ export interface CheckpointOptions {
   saveIntervalSeconds?: number;
 }
 
+export interface LogOptions {
+  /**
+   * Seconds between uploads of `$TENSORBOARD_LOG_DIR` to the store while training runs, which is how far
+   * behind the training a TensorBoard may be (plus its own sync interval). A last upload always follows the
+   * training command's exit, whether it succeeded or not. Positive integer.
+   * @default 30
+   */
+  uploadIntervalSeconds?: number;
+}
+
 /** What TrainingJob needs of a GpuNodePool. */
 export interface GpuPoolRef {
   /** GPUs on each node: the most a pod can ask for. */
@@ -96,6 +106,14 @@ export interface TrainingJobCommonArgs {
    * @default no checkpoints
    */
   checkpoints?: true | CheckpointOptions;
+  /**
+   * TensorBoard logs: every pod gets `$TENSORBOARD_LOG_DIR` (write summaries there, e.g. with
+   * `tf.summary.create_file_writer(os.environ["TENSORBOARD_LOG_DIR"])`), restored from and uploaded to
+   * `logs/<model>/<version>/<role>-<index>/` in the store, one TensorBoard run per pod, which a restarted pod
+   * continues. The job's grant may write there and nowhere else under `logs/`. `false` turns it off.
+   * @default true (uploads every 30 s)
+   */
+  logs?: boolean | LogOptions;
   /**
    * Extra environment for the training container. Names the platform sets (TF_CONFIG, DMLC_*,
    * MODEL_EXPORT_DIR, ...) are rejected.

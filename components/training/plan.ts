@@ -21,6 +21,7 @@ export const TRAINING_DEFAULT_NAMESPACE = "default";
 export const TRAINING_DEFAULT_BACKOFF_LIMIT = 3;
 export const TRAINING_DEFAULT_WAIT_TIMEOUT_MINUTES = 10;
 export const TRAINING_DEFAULT_CHECKPOINT_SAVE_INTERVAL_SECONDS = 60;
+export const TRAINING_DEFAULT_LOG_UPLOAD_INTERVAL_SECONDS = 30;
 /** Role name of the one pod of a single-pod Job. */
 export const SINGLE_ROLE = "trainer";
 
@@ -31,6 +32,7 @@ export const TRAINING_RESERVED_ENV = [
   "TF_TASK_TYPE",
   "MODEL_EXPORT_DIR",
   "CHECKPOINT_DIR",
+  "TENSORBOARD_LOG_DIR",
   "MODEL_NAME",
   "MODEL_VERSION",
   "JOB_COMPLETION_INDEX",
@@ -139,6 +141,8 @@ export interface TrainingJobSpec {
   wait: { until: "complete"; timeoutMinutes: number } | { until: "created" };
   /** Seconds between checkpoint saves, or undefined without checkpoints. */
   checkpointSaveIntervalSeconds?: number;
+  /** Seconds between uploads of the TensorBoard logs, or undefined without logs. */
+  logUploadIntervalSeconds?: number;
   /** The Kueue LocalQueue the workload is submitted to, or undefined when it is not queued. */
   queue?: string;
 }
@@ -227,6 +231,18 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
       issues.add("checkpoints.saveIntervalSeconds", `must be a positive integer of seconds (got ${JSON.stringify(checkpointSaveIntervalSeconds)})`);
     }
   }
+  let logUploadIntervalSeconds: number | undefined;
+  if (args.logs !== false) {
+    const options = args.logs === undefined || args.logs === true ? {} : args.logs;
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      issues.add("logs", `must be true, false or { uploadIntervalSeconds } (got ${JSON.stringify(args.logs)})`);
+    } else {
+      logUploadIntervalSeconds = options.uploadIntervalSeconds ?? TRAINING_DEFAULT_LOG_UPLOAD_INTERVAL_SECONDS;
+      if (!isPositiveInteger(logUploadIntervalSeconds)) {
+        issues.add("logs.uploadIntervalSeconds", `must be a positive integer of seconds (got ${JSON.stringify(logUploadIntervalSeconds)})`);
+      }
+    }
+  }
   if (args.queue !== undefined) {
     const queueProblem = typeof args.queue === "string" ? dnsLabelProblem(args.queue) : "must be the name of a Kueue LocalQueue";
     if (queueProblem) issues.add("queue", `${queueProblem} (the name of a Kueue LocalQueue in the job's namespace)`);
@@ -256,6 +272,7 @@ export function planTrainingJob(name: string, args: TrainingJobArgs): TrainingJo
     backoffLimit: args.backoffLimit ?? TRAINING_DEFAULT_BACKOFF_LIMIT,
     wait,
     checkpointSaveIntervalSeconds,
+    logUploadIntervalSeconds,
     queue: args.queue,
   };
 }

@@ -9,10 +9,12 @@ export const TRAINING_SCRIPTS_DIR = packagePath("components", "training", "scrip
 export const TRAINING_SCRIPTS = {
   /** Wrapper of the training command (training image). */
   entrypoint: "entrypoint.sh",
-  /** Sidecar that saves checkpoints and uploads the export (AWS CLI image). */
+  /** Sidecar that uploads logs, saves checkpoints and uploads the export (AWS CLI image). */
   storeAgent: "store-agent.sh",
   /** `restore` / `save` of $CHECKPOINT_DIR (AWS CLI image). */
   checkpoints: "checkpoints.sh",
+  /** `restore` / `upload` / `final` of $TENSORBOARD_LOG_DIR (AWS CLI image). */
+  logs: "logs.sh",
   /** Upload of $MODEL_EXPORT_DIR as a model version, through the store's `publish-version.sh` (AWS CLI image). */
   uploadModel: "upload-model.sh",
 } as const;

@@ -13,9 +13,10 @@ import { buildTrainingWorkload, type TrainingEnvVar, JOBSET_API_VERSION } from "
  * A training run that exports a new model version to a model store: a batch/v1 Job (single pod) or a
  * JobSet (distributed: TensorFlow multi-worker or parameter-server, PyTorch DDP, MXNet dist) whose
  * exporting pod uploads the SavedModel to `models/<model>/<version>/` and writes `_SUCCESS` last.
- * Checkpoints (optional) survive pod and job restarts through the store.
+ * Checkpoints (optional) survive pod and job restarts through the store; every pod's TensorBoard logs go to
+ * `logs/<model>/<version>/<role>-<index>/` while it runs.
  *
- * Declares a ServiceAccount with the store's write grant for the model, a ConfigMap with the container
+ * Declares a ServiceAccount with the store's write grant for the model (and this version's logs), a ConfigMap with the container
  * scripts (and one with `sourceFiles`), and the Job or JobSet named `<name>-v<version>`.
  */
 export class TrainingJob extends pulumi.ComponentResource {
@@ -50,6 +51,8 @@ export class TrainingJob extends pulumi.ComponentResource {
         access: "write",
         models: [args.model],
         checkpoints: spec.checkpointSaveIntervalSeconds !== undefined,
+        // This version's logs only: a job cannot touch another version's runs.
+        ...(spec.logUploadIntervalSeconds !== undefined ? { scopes: [{ area: "logs" as const, model: args.model, version: args.version, access: "write" as const }] } : {}),
         serviceAccount: { clusterName: args.clusterName, namespace, name: names.serviceAccount },
       },
       { parent: this },

@@ -7,10 +7,12 @@
  * - `trainer`: the user's image, running the command under the entrypoint wrapper (scripts/entrypoint.sh);
  * - `restore-checkpoints` (init container, with checkpoints): copies the saved checkpoints into
  *   $CHECKPOINT_DIR before the command starts, so a restarted pod or JobSet resumes;
- * - `store-agent` (native sidecar, on the exporting role and on roles that follow checkpoints): saves
- *   checkpoints while training runs and uploads the export afterwards. Only it and the restore container
- *   talk to the store, so only they get the store grant's environment, and the training image needs no
- *   AWS CLI.
+ * - `restore-logs` (init container, with logs): copies the pod's saved TensorBoard logs into
+ *   $TENSORBOARD_LOG_DIR, so a restarted pod continues its run;
+ * - `store-agent` (native sidecar, on every pod with logs, on the exporting role and on roles that follow
+ *   checkpoints): uploads the logs and saves checkpoints while training runs, and uploads the export
+ *   afterwards. Only it and the restore containers talk to the store, so only they get the store grant's
+ *   environment, and the training image needs no AWS CLI.
  */
 import { scriptsVolume, scriptsVolumeMount } from "../common/container-scripts";
 import { PLATFORM_LABEL_PREFIX, restrictedContainerSecurityContext, restrictedPodSecurityContext, standardLabels } from "../common/kubernetes";
@@ -33,6 +35,10 @@ export const JOBSET_API_VERSION = "jobset.x-k8s.io/v1alpha2";
 export const TRAINING_EXPORT_PATH = "/var/lib/ml-platform/export";
 /** `$CHECKPOINT_DIR`, a pod-local volume kept in sync with the store. */
 export const TRAINING_CHECKPOINT_PATH = "/var/lib/ml-platform/checkpoints";
+/** `$TENSORBOARD_LOG_DIR`: where the command writes TensorBoard logs (a pod-local volume the store agent uploads). */
+export const TRAINING_LOG_PATH = "/var/lib/ml-platform/logs";
+/** logs.sh's record of what it uploaded, in the store containers' `/tmp` volume. */
+const LOGS_STATE_PATH = "/tmp/ml-platform-logs";
 /** Directory the entrypoint wrapper and the store agent share. */
 export const TRAINING_STATE_PATH = "/var/run/ml-platform";
 /** Where `sourceFiles` are mounted. */
@@ -43,6 +49,7 @@ export const TRAINING_TERMINATION_GRACE_SECONDS = 120;
 export const TRAINER_CONTAINER = "trainer";
 export const STORE_AGENT_CONTAINER = "store-agent";
 export const RESTORE_CONTAINER = "restore-checkpoints";
+export const RESTORE_LOGS_CONTAINER = "restore-logs";
 const MODEL_LABEL = `${PLATFORM_LABEL_PREFIX}/model`;
 const MODEL_VERSION_LABEL = `${PLATFORM_LABEL_PREFIX}/model-version`;
 
@@ -139,27 +146,25 @@ const AGENT_RESOURCES = { requests: { cpu: "50m", memory: "128Mi" }, limits: { m
 
 /** The pod template of one role. */
 export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
-  const { plan, names, checkpointSaveIntervalSeconds } = inputs.spec;
+  const { plan, names, checkpointSaveIntervalSeconds, logUploadIntervalSeconds } = inputs.spec;
   const checkpoints = checkpointSaveIntervalSeconds !== undefined;
+  const logs = logUploadIntervalSeconds !== undefined;
   const exporting = role.name === plan.exporter.role;
   const follows = checkpoints && role.checkpoints === "follow";
-  const hasAgent = exporting || follows;
+  const hasAgent = exporting || follows || logs;
   const gpus = role.usesGpus ? inputs.spec.gpusPerPod : 0;
   const gpuResourceName = inputs.scheduling?.gpuResourceName ?? "nvidia.com/gpu";
 
   const trainerEnv: TrainingEnvVar[] = [
     { name: "ML_PLATFORM_FRAMEWORK", value: plan.framework },
     { name: "ML_PLATFORM_ROLE", value: role.name },
-    ...(exporting
-      ? [
-          { name: "ML_PLATFORM_EXPORTER_INDEX", value: String(plan.exporter.index) },
-          { name: "ML_PLATFORM_STATE_DIR", value: TRAINING_STATE_PATH },
-        ]
-      : []),
+    ...(exporting ? [{ name: "ML_PLATFORM_EXPORTER_INDEX", value: String(plan.exporter.index) }] : []),
+    ...(hasAgent ? [{ name: "ML_PLATFORM_STATE_DIR", value: TRAINING_STATE_PATH }] : []),
     { name: "MODEL_NAME", value: inputs.model },
     { name: "MODEL_VERSION", value: String(inputs.version) },
     { name: "MODEL_EXPORT_DIR", value: TRAINING_EXPORT_PATH },
     ...(checkpoints ? [{ name: "CHECKPOINT_DIR", value: TRAINING_CHECKPOINT_PATH }] : []),
+    ...(logs ? [{ name: "TENSORBOARD_LOG_DIR", value: TRAINING_LOG_PATH }] : []),
     ...(inputs.env.HOME === undefined ? [{ name: "HOME", value: "/tmp" }] : []),
     ...Object.entries(role.env).map(([name, value]) => ({ name, value })),
     ...Object.entries(inputs.env).map(([name, value]) => ({ name, value })),
@@ -168,7 +173,8 @@ export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
     scriptsVolumeMount("scripts"),
     { name: "export", mountPath: TRAINING_EXPORT_PATH },
     ...(checkpoints ? [{ name: "checkpoints", mountPath: TRAINING_CHECKPOINT_PATH }] : []),
-    ...(exporting ? [{ name: "state", mountPath: TRAINING_STATE_PATH }] : []),
+    ...(logs ? [{ name: "logs", mountPath: TRAINING_LOG_PATH }] : []),
+    ...(hasAgent ? [{ name: "state", mountPath: TRAINING_STATE_PATH }] : []),
     { name: "tmp", mountPath: "/tmp" },
     ...(plan.sharedMemory ? [{ name: "dshm", mountPath: "/dev/shm" }] : []),
     ...(inputs.hasSourceFiles ? [{ name: "code", mountPath: TRAINING_CODE_PATH, readOnly: true }] : []),
@@ -198,6 +204,26 @@ export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
       volumeMounts: [scriptsVolumeMount("scripts"), { name: "checkpoints", mountPath: TRAINING_CHECKPOINT_PATH }, agentTmp],
     });
   }
+  // The pod's own run: logs/<model>/<version>/<role>-<index>/ (the index comes from JOB_COMPLETION_INDEX).
+  const logsEnv: TrainingEnvVar[] = logs
+    ? [
+        { name: "ML_PLATFORM_ROLE", value: role.name },
+        { name: "TENSORBOARD_LOG_DIR", value: TRAINING_LOG_PATH },
+        // What has been uploaded, per file (in the agents' /tmp volume, which the restore shares).
+        { name: "LOGS_STATE_DIR", value: LOGS_STATE_PATH },
+      ]
+    : [];
+  if (logs) {
+    initContainers.push({
+      name: RESTORE_LOGS_CONTAINER,
+      image: STORE_AGENT_IMAGE,
+      command: ["/bin/sh", trainingScriptPath(TRAINING_SCRIPTS.logs), "restore"],
+      env: [...storeEnv(inputs), ...logsEnv],
+      resources: AGENT_RESOURCES,
+      securityContext: restrictedContainerSecurityContext(),
+      volumeMounts: [scriptsVolumeMount("scripts"), { name: "logs", mountPath: TRAINING_LOG_PATH }, agentTmp],
+    });
+  }
   if (hasAgent) {
     initContainers.push({
       name: STORE_AGENT_CONTAINER,
@@ -216,6 +242,7 @@ export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
               { name: "ML_PLATFORM_CHECKPOINT_INTERVAL", value: String(checkpointSaveIntervalSeconds) },
             ]
           : []),
+        ...(logs ? [...logsEnv, { name: "ML_PLATFORM_LOGS_INTERVAL", value: String(logUploadIntervalSeconds) }] : []),
         { name: "MODEL_EXPORT_DIR", value: TRAINING_EXPORT_PATH },
       ],
       resources: AGENT_RESOURCES,
@@ -224,6 +251,7 @@ export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
         scriptsVolumeMount("scripts"),
         { name: "export", mountPath: TRAINING_EXPORT_PATH, readOnly: true },
         ...(checkpoints ? [{ name: "checkpoints", mountPath: TRAINING_CHECKPOINT_PATH, readOnly: !follows }] : []),
+        ...(logs ? [{ name: "logs", mountPath: TRAINING_LOG_PATH, readOnly: true }] : []),
         { name: "state", mountPath: TRAINING_STATE_PATH },
         agentTmp,
       ],
@@ -234,6 +262,7 @@ export function rolePodTemplate(role: RolePlan, inputs: WorkloadInputs) {
     scriptsVolume("scripts", names.scripts),
     { name: "export", emptyDir: {} },
     ...(checkpoints ? [{ name: "checkpoints", emptyDir: {} }] : []),
+    ...(logs ? [{ name: "logs", emptyDir: {} }] : []),
     ...(hasAgent ? [{ name: "state", emptyDir: {} }] : []),
     { name: "tmp", emptyDir: {} },
     ...(checkpoints || hasAgent ? [{ name: "agent-tmp", emptyDir: {} }] : []),

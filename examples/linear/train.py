@@ -4,8 +4,10 @@ The data is synthetic: points on a known line plus a little noise, generated fro
 restarted run trains on exactly the same data and the learned parameters can be checked against the line.
 
 Environment (all optional except MODEL_EXPORT_DIR for exporting):
-  MODEL_EXPORT_DIR   where the SavedModel is written (set by TrainingJob); nothing is exported when unset
-  CHECKPOINT_DIR     checkpoints are restored from here at start and saved here while training
+  MODEL_EXPORT_DIR     where the SavedModel is written (set by TrainingJob); nothing is exported when unset
+  CHECKPOINT_DIR       checkpoints are restored from here at start and saved here while training
+  TENSORBOARD_LOG_DIR  TensorBoard summaries are written here (set by TrainingJob): the loss and the learned
+                       slope and intercept at every step; nothing is written when unset
   LINEAR_SLOPE       slope of the line the data comes from (default 2.0)
   LINEAR_INTERCEPT   intercept of that line (default 1.0)
   TRAIN_STEPS        total gradient-descent steps, counted across restarts (default 300)
@@ -20,9 +22,13 @@ Prints one JSON line with the first and last step and the learned parameters.
 
 import json
 import os
+import signal
 import sys
 
 import tensorflow as tf
+
+# Summaries reach the event file at least this often, so a TensorBoard watching the run stays current.
+SUMMARY_FLUSH_MILLIS = 10_000
 
 
 def env_float(name, default):
@@ -49,6 +55,31 @@ class LinearModel(tf.Module):
         return {"y": self(x)}
 
 
+def scalar_summary():
+    """`tf.summary.scalar`, or the same summary written through `tf.summary.write` without TensorBoard.
+
+    `tf.summary.scalar` is implemented by the TensorBoard package, which TensorFlow 2.21 no longer installs,
+    so images with TensorFlow alone (tensorflow/tensorflow:2.21.0) lack it. The fallback writes what
+    TensorBoard's scalar summary writes: a float32 scalar tagged for TensorBoard's scalars plugin.
+    """
+    try:
+        import tensorboard.summary.v2  # noqa: F401  (only to see whether TensorBoard is there)
+
+        return tf.summary.scalar
+    except ImportError:
+        from tensorflow.core.framework import summary_pb2
+
+        metadata = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
+            data_class=summary_pb2.DATA_CLASS_SCALAR,
+        )
+
+        def scalar(name, data, step):
+            return tf.summary.write(name, tf.cast(data, tf.float32), step=step, metadata=metadata)
+
+        return scalar
+
+
 def make_data(slope, intercept, noise, seed, count=256):
     generator = tf.random.Generator.from_seed(seed)
     x = generator.uniform([count, 1], minval=-1.0, maxval=1.0)
@@ -59,6 +90,7 @@ def make_data(slope, intercept, noise, seed, count=256):
 def main():
     export_dir = os.environ.get("MODEL_EXPORT_DIR")
     checkpoint_dir = os.environ.get("CHECKPOINT_DIR")
+    log_dir = os.environ.get("TENSORBOARD_LOG_DIR")
     train_steps = env_int("TRAIN_STEPS", 300)
     checkpoint_every = env_int("CHECKPOINT_EVERY", 50)
     learning_rate = env_float("LEARNING_RATE", 0.1)
@@ -86,18 +118,33 @@ def main():
         model.intercept.assign_sub(learning_rate * grad_intercept)
         return loss
 
+    # A restarted run writes a new event file into the same directory: TensorBoard shows one run, continued.
+    writer = tf.summary.create_file_writer(log_dir, flush_millis=SUMMARY_FLUSH_MILLIS) if log_dir else tf.summary.create_noop_writer()
+    scalar = scalar_summary()
+    # SIGTERM (the pod is stopped or preempted) ends the run through the `finally` below, which writes out
+    # the summaries still buffered.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
     loss = None
-    while int(step.numpy()) < train_steps:
-        loss = train_step()
-        step.assign_add(1)
-        current = int(step.numpy())
-        if fail_at_step and current == fail_at_step:
-            print(f"failing at step {current} as FAIL_AT_STEP asks", file=sys.stderr)
-            sys.exit(3)
-        if manager and current % checkpoint_every == 0:
-            manager.save(checkpoint_number=current)
-    if manager:
-        manager.save(checkpoint_number=int(step.numpy()))
+    try:
+        with writer.as_default():
+            while int(step.numpy()) < train_steps:
+                loss = train_step()
+                step.assign_add(1)
+                current = int(step.numpy())
+                scalar("loss", loss, step=current)
+                scalar("slope", model.slope, step=current)
+                scalar("intercept", model.intercept, step=current)
+                if fail_at_step and current == fail_at_step:
+                    print(f"failing at step {current} as FAIL_AT_STEP asks", file=sys.stderr)
+                    sys.exit(3)
+                if manager and current % checkpoint_every == 0:
+                    manager.save(checkpoint_number=current)
+                    writer.flush()
+        if manager:
+            manager.save(checkpoint_number=int(step.numpy()))
+    finally:
+        writer.close()
 
     if export_dir:
         tf.saved_model.save(model, export_dir, signatures={"serving_default": model.serve})
@@ -111,6 +158,7 @@ def main():
                 "intercept": float(model.intercept.numpy()),
                 "loss": None if loss is None else float(loss.numpy()),
                 "exported_to": export_dir,
+                "logged_to": log_dir,
             }
         )
     )

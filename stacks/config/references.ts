@@ -11,6 +11,7 @@ import { validateModelStoreArgs } from "../../components/storage/model-store";
 import type { ModelStoreBackend } from "../../components/storage/model-store-backend";
 import { validateTfServingArgs } from "../../components/serving/validation";
 import { planMobileExport } from "../../components/mobile/plan";
+import { validateTensorBoardArgs } from "../../components/observability/plan";
 import { planTrainingJob } from "../../components/training/plan";
 import { planTeam } from "../../components/tenancy/team-plan";
 import {
@@ -24,6 +25,7 @@ import {
   teamNamespace,
   teamQueueGpus,
   mobileExportArgs,
+  tensorBoardArgs,
   trainingArgs,
   type Wiring,
 } from "../wiring";
@@ -77,6 +79,7 @@ export function referenceProblems(config: PlatformConfig): string[] {
   duplicates(config.servings.map((s) => s.name), "servings", problems);
   duplicates(config.trainings.map((t) => t.name), "trainings", problems);
   duplicates(config.mobileExports.map((m) => m.name), "mobileExports", problems);
+  duplicates(config.tensorboards.map((t) => t.name), "tensorboards", problems);
 
   // Stores.
   const storeModels = new Map(config.stores.map((s) => [s.name, new Set(s.models)]));
@@ -224,6 +227,16 @@ export function referenceProblems(config: PlatformConfig): string[] {
     }
   });
 
+  // TensorBoards.
+  config.tensorboards.forEach((tensorboard, i) => {
+    const path = `tensorboards[${i}]`;
+    let referencesOk = teamUsable(tensorboard, path);
+    tensorboard.models.forEach((model, j) => {
+      referencesOk = modelInStore(model.name, model.store, `${path}.models[${j}].store`, `${path}.models[${j}].name`) && referencesOk;
+    });
+    if (referencesOk) collectComponentIssues(path, () => validateTensorBoardArgs(tensorboard.name, tensorBoardArgs(tensorboard, config, wiring)), problems);
+  });
+
   return problems;
 }
 
@@ -289,14 +302,14 @@ function teamProblems(config: PlatformConfig, problems: string[]): Set<string> {
   duplicates(config.teams.map((t) => t.name), "teams", problems);
   const byName = new Map(config.teams.map((t) => [t.name, t]));
   const owner = new Map<string, number>();
-  const otherNamespaces = new Set([config.cluster.namespace, ...[...config.servings, ...config.trainings, ...config.mobileExports].filter((x) => !x.team && x.namespace).map((x) => x.namespace as string)]);
+  const otherNamespaces = new Set([config.cluster.namespace, ...[...config.servings, ...config.trainings, ...config.mobileExports, ...config.tensorboards].filter((x) => !x.team && x.namespace).map((x) => x.namespace as string)]);
   config.teams.forEach((team, i) => {
     const namespace = teamNamespace(team);
     if (owner.has(namespace)) problems.push(`teams[${i}].namespace: "${namespace}" is already the namespace of teams[${owner.get(namespace)}]; each team needs its own`);
     else owner.set(namespace, i);
     if (otherNamespaces.has(namespace)) {
       problems.push(
-        `teams[${i}].namespace: "${namespace}" is also used outside the team (the platform's namespace, or a serving, training or mobile export without a team); give the team its own namespace, or put those workloads in the team`,
+        `teams[${i}].namespace: "${namespace}" is also used outside the team (the platform's namespace, or a serving, training, mobile export or TensorBoard without a team); give the team its own namespace, or put those workloads in the team`,
       );
     }
   });

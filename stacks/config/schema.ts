@@ -193,6 +193,8 @@ const trainingCommon = {
   resources: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional(), gpus: z.number().optional() }).optional(),
   gpuPool: resourceName.optional(),
   checkpoints: z.union([z.literal(true), z.strictObject({ saveIntervalSeconds: z.number().optional() })]).optional(),
+  /** TensorBoard logs of every pod (`$TENSORBOARD_LOG_DIR`); `false` turns them off. @default on, uploaded every 30 s */
+  logs: z.union([z.boolean(), z.strictObject({ uploadIntervalSeconds: z.number().optional() })]).optional(),
   env: stringMap.optional(),
   wait: z.union([z.strictObject({ until: z.literal("complete"), timeoutMinutes: z.number().optional() }), z.strictObject({ until: z.literal("created") })]).optional(),
   backoffLimit: z.number().optional(),
@@ -263,6 +265,23 @@ export const mobileExportSchema = z.strictObject({
   activeDeadlineSeconds: z.number().optional(),
   ttlSecondsAfterFinished: z.number().optional(),
   imagePullSecrets: z.array(z.string()).optional(),
+});
+
+// ---- TensorBoards --------------------------------------------------------------------------------
+
+/** A TensorBoard for the training logs of some models (the TensorBoard component). */
+export const tensorboardSchema = z.strictObject({
+  name: resourceName,
+  /** Name of a team in `teams`: the TensorBoard runs in the team's namespace, reachable from inside the team only. */
+  team: resourceName.optional(),
+  namespace: namespace.optional(),
+  /** The models whose trainings' logs it shows, each from a store in `stores`. */
+  models: z.array(z.strictObject({ name: modelName, store: resourceName })).min(1),
+  image: z.string().min(1).optional(),
+  resources: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).optional(),
+  syncIntervalSeconds: positiveInt.optional(),
+  logsVolumeSizeLimit: quantity.optional(),
+  pathPrefix: z.string().optional(),
 });
 
 // ---- the JobSet controller ----------------------------------------------------------------------
@@ -370,6 +389,7 @@ export const platformConfigSchema = z.strictObject({
   teams: z.array(teamSchema).default([]),
   kueue: kueueSchema.default({}),
   mobileExports: z.array(mobileExportSchema).default([]),
+  tensorboards: z.array(tensorboardSchema).default([]),
 });
 
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
@@ -385,6 +405,7 @@ export type NetworkPeerConfig = TeamConfig["servingCallers"][number]["from"][num
 export type KueueConfig = z.infer<typeof kueueSchema>;
 export type EksGpuPoolConfig = Extract<GpuPoolConfig, { type: "eks" }>;
 export type MobileExportConfig = z.infer<typeof mobileExportSchema>;
+export type TensorBoardConfig = z.infer<typeof tensorboardSchema>;
 
 /** Top-level config keys the program reads (without the `ml-platform:` namespace). */
 export const CONFIG_KEYS = Object.keys(platformConfigSchema.shape) as Array<keyof PlatformConfig>;

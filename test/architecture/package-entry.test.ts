@@ -20,7 +20,7 @@ describe('the package entry point (import ... from "ml-platform")', () => {
 
   it("declares components from plain Node, with the container scripts found from the compiled code", () => {
     const output = execFileSync(process.execPath, [path.join(REPO_ROOT, "test/fixtures/use-compiled-package.js")], { cwd: REPO_ROOT, encoding: "utf8" });
-    const result = JSON.parse(output) as { entry: string; exports: string[]; types: string[]; syncScript?: string };
+    const result = JSON.parse(output) as { entry: string; exports: string[]; types: string[]; syncScript?: string; logSyncScript?: string };
     expect(result.entry).toBe(path.join(REPO_ROOT, "dist", "components", "index.js"));
     // the curated API: components and what programs compose them with; builders and helpers stay internal
     expect(result.exports).toEqual([
@@ -33,6 +33,7 @@ describe('the package entry point (import ... from "ml-platform")', () => {
       "ModelStore",
       "NvidiaDevicePlugin",
       "Team",
+      "TensorBoard",
       "TfServing",
       "TrainingJob",
       "connectToEksCluster",
@@ -43,5 +44,7 @@ describe('the package entry point (import ... from "ml-platform")', () => {
     ]);
     expect(result.types).toEqual(expect.arrayContaining(["ml-platform:storage:ModelStore", "ml-platform:serving:TfServing", "kubernetes:apps/v1:Deployment"]));
     expect(result.syncScript).toBe(readFileSync(path.join(REPO_ROOT, "components/serving/scripts/model-sync.sh"), "utf8").split("\n")[0]);
+    expect(result.types).toContain("ml-platform:observability:TensorBoard");
+    expect(result.logSyncScript).toBe(readFileSync(path.join(REPO_ROOT, "components/observability/scripts/log-sync.sh"), "utf8").split("\n")[1]);
   }, 60_000);
 });

@@ -133,7 +133,7 @@ describe("npm run local:up / local:down on a real API server", () => {
     expect(problems).toEqual([]);
   });
 
-  it("the cluster ran what was declared: the store's claim bound, Kueue admitted the training and it completed, the serving is available", () => {
+  it("the cluster ran what was declared: the store's claim bound, Kueue admitted the training and it completed, the serving and TensorBoard are available", () => {
     expect(cluster.kubectl(["get", "pvc", "-n", "ml-platform", "-o", "jsonpath={.items[*].status.phase}"]).trim().split(" ")).toEqual(["Bound"]);
     type Jobs = { items: Array<{ metadata: { name: string; labels?: Record<string, string> }; spec: { suspend?: boolean }; status: { succeeded?: number } }> };
     const jobs = [...(JSON.parse(cluster.kubectl(["get", "jobs", "-n", "ml", "-o", "json"])) as Jobs).items, ...(JSON.parse(cluster.kubectl(["get", "jobs", "-n", "ml-platform", "-o", "json"])) as Jobs).items];
@@ -146,6 +146,9 @@ describe("npm run local:up / local:down on a real API server", () => {
     expect(training?.spec.suspend).toBe(false);
     expect(cluster.kubectl(["get", "workloads.kueue.x-k8s.io", "-n", "ml", "-o", 'jsonpath={.items[*].status.conditions[?(@.type=="Admitted")].status}'])).toBe("True");
     expect(cluster.kubectl(["get", "deployment", "linear", "-n", "ml", "-o", 'jsonpath={.status.conditions[?(@.type=="Available")].status}'])).toBe("True");
+    // The team's TensorBoard: available, behind a ClusterIP Service only.
+    expect(cluster.kubectl(["get", "deployment", "linear-tensorboard", "-n", "ml", "-o", 'jsonpath={.status.conditions[?(@.type=="Available")].status}'])).toBe("True");
+    expect(cluster.kubectl(["get", "service", "linear-tensorboard", "-n", "ml", "-o", "jsonpath={.spec.type} {.spec.ports[*].port}"])).toBe("ClusterIP 6006");
     // Pod Security "restricted" is enforced on the namespace, and admitted every pod.
     expect(cluster.kubectl(["get", "namespace", "ml", "-o", "jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}"])).toBe("restricted");
   });
@@ -174,9 +177,10 @@ describe("npm run local:up / local:down on a real API server", () => {
       expect(preview.code, preview.stderr).toBe(0);
       // The training's v1 objects give way to v2 ones (Jobs are immutable: a version is a new Job), the
       // serving gets a new models.config naming version 2, which rolls its pods (config changes roll, by
-      // design), and nothing else changes: not the store, its data or credentials, nor the grants. Nor the
-      // mobile export: it names the version it converts (linear 1, still in the store) in its own config entry,
-      // and waiting for the v1 training was an ordering, not an input.
+      // design), the training's grant moves to version 2's logs (a training writes its own version's logs only),
+      // and nothing else changes: not the store, its data or credentials, the other grants, nor the TensorBoard,
+      // which shows every version's runs. Nor the mobile export: it names the version it converts (linear 1, still
+      // in the store) in its own config entry, and waiting for the v1 training was an ordering, not an input.
       expect(previewChanges(preview.stdout)).toEqual(
         [
           "create kubernetes:batch/v1:Job::linear-train-v2",
@@ -187,6 +191,7 @@ describe("npm run local:up / local:down on a real API server", () => {
           "delete kubernetes:core/v1:ConfigMap::linear-train-v1-scripts",
           "replace kubernetes:core/v1:ConfigMap::linear-config",
           "update kubernetes:apps/v1:Deployment::linear",
+          "update kubernetes:core/v1:SecretPatch::linear-train-store-store-identity",
         ].sort(),
       );
     } finally {
@@ -233,7 +238,7 @@ describe("the API server going away in the middle of local:up", () => {
     const urns = resources.map((r) => r.urn);
     expect(new Set(urns).size).toBe(urns.length);
     expect(declaredResources(resources)).toEqual(await declaredUnderMocks());
-    expect(cluster.kubectl(["get", "deployments", "-n", "ml", "-o", "name"]).trim().split("\n")).toEqual(["deployment.apps/linear"]);
+    expect(cluster.kubectl(["get", "deployments", "-n", "ml", "-o", "name"]).trim().split("\n")).toEqual(["deployment.apps/linear", "deployment.apps/linear-tensorboard"]);
     expect(cluster.kubectl(["get", "deployments", "-n", "ml-platform", "-o", "name"]).trim().split("\n")).toEqual(["deployment.apps/models"]);
     const again = await npmRun("local:up");
     expect(countsOf("local:up again", again.output)).toEqual({ unchanged: declaredResources(resources).length + 1 });

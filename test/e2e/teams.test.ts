@@ -214,7 +214,10 @@ describe("two teams sharing 8 GPUs through Kueue", () => {
       "ranker-train": { suspended: false, succeeded: false },
       "retriever-train": { suspended: false, succeeded: false },
     });
-    expect(timeline.conditionsOf("segmenter-train")).toEqual(expect.arrayContaining([expect.stringMatching(/^Preempted=True \(InCohortReclamation\)/)]));
+    // The timeline polls on its own (once a second), so it may see the preemption a moment after the read above.
+    const reclaimed = /^Preempted=True \(InCohortReclamation\)/;
+    const conditions = await eventually("the timeline to record segmenter-train's preemption", () => timeline.conditionsOf("segmenter-train"), (c) => c.some((x) => reclaimed.test(x)), 15);
+    expect(conditions).toEqual(expect.arrayContaining([expect.stringMatching(reclaimed)]));
     await usage("vision", { total: 4, borrowed: 0 });
     await usage("search", { total: 4, borrowed: 0 });
     // It stays waiting: nothing has finished, and search keeps its guarantee.

@@ -5,7 +5,7 @@
  * address moved to this machine). `weed` comes from test/slow/install-seaweedfs.sh (.ci/run runs it).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { seaweedServerArgs } from "../../components/storage/in-cluster/in-cluster-store-specs";
@@ -75,17 +75,28 @@ export interface SeaweedFsServer {
   /** Name of this server's process (a uniquely named link to weed), for the reloader's SIGHUP. */
   processName: string;
   log(): string;
+  /**
+   * What the store's reloader does when grants change: writes the fragments (these and no others), renders the
+   * config file and sends the server SIGHUP. The server reloads a moment later; callers wait for the access
+   * they need.
+   */
+  reloadIdentities(fragments: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
+}
+
+async function writeFragments(fragmentsDir: string, configFile: string, fragments: Record<string, string>): Promise<void> {
+  mkdirSync(fragmentsDir, { recursive: true });
+  for (const file of readdirSync(fragmentsDir)) rmSync(join(fragmentsDir, file));
+  for (const [key, value] of Object.entries(fragments)) writeFileSync(join(fragmentsDir, key), value);
+  const rendered = await run("dash", [join(STORE_SCRIPTS_DIR, "render-identities.sh"), fragmentsDir, configFile]);
+  if (rendered.code !== 0) throw new Error(`render-identities.sh failed: ${rendered.stderr}`);
 }
 
 /** Writes the fragments, renders the S3 config with render-identities.sh and starts `weed server` in `work`. */
 export async function startSeaweedFs(work: string, fragments: Record<string, string>): Promise<SeaweedFsServer> {
   const fragmentsDir = join(work, "identities");
   const configFile = join(work, "s3.json");
-  mkdirSync(fragmentsDir, { recursive: true });
-  for (const [key, value] of Object.entries(fragments)) writeFileSync(join(fragmentsDir, key), value);
-  const rendered = await run("dash", [join(STORE_SCRIPTS_DIR, "render-identities.sh"), fragmentsDir, configFile]);
-  if (rendered.code !== 0) throw new Error(`render-identities.sh failed: ${rendered.stderr}`);
+  await writeFragments(fragmentsDir, configFile, fragments);
 
   const port = await freePortPair();
   const [master, volume, filer] = [await freePortPair(), await freePortPair(), await freePortPair()];
@@ -105,5 +116,16 @@ export async function startSeaweedFs(work: string, fragments: Record<string, str
   });
   server.stdout?.on("data", (d: Buffer) => (log += d.toString()));
   server.stderr?.on("data", (d: Buffer) => (log += d.toString()));
-  return { endpoint: `http://127.0.0.1:${port}`, fragmentsDir, configFile, processName, log: () => log, stop: () => stopProcess(server) };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    fragmentsDir,
+    configFile,
+    processName,
+    log: () => log,
+    async reloadIdentities(next) {
+      await writeFragments(fragmentsDir, configFile, next);
+      server.kill("SIGHUP");
+    },
+    stop: () => stopProcess(server),
+  };
 }

@@ -23,3 +23,12 @@ export async function requireTensorflow(): Promise<void> {
     throw new Error(`${PYTHON} cannot import tensorflow: install examples/linear/requirements.txt into its environment.\n${probe.stderr}`);
   }
 }
+
+/** TensorBoard (its own package since TensorFlow 2.21) in the same environment; missing, it fails with the fix. */
+export async function requireTensorboard(): Promise<void> {
+  await requireTensorflow();
+  const probe = await run(PYTHON, ["-c", "import tensorboard; print(tensorboard.__version__)"], { env: { ...process.env, ...QUIET_TENSORFLOW }, timeoutMs: 60_000 });
+  if (probe.code !== 0) {
+    throw new Error(`${PYTHON} cannot import tensorboard: install examples/linear/requirements.txt (it pins tensorboard) into its environment.\n${probe.stderr}`);
+  }
+}

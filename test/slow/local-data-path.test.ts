@@ -142,6 +142,14 @@ describe("the local stack's data path: trainer -> upload -> SeaweedFS -> sync ->
     return result.stdout.trim() ? ((JSON.parse(result.stdout) as { Contents?: Array<{ Key: string }> }).Contents ?? []).map((o) => o.Key).sort() : [];
   }
 
+  /** Exit status of a listing of `prefix` with a grant's credential (0: the grant may list there). */
+  async function storeList(prefix: string, credential: Record<string, string>): Promise<number> {
+    const result = await run(AWS_CLI, ["s3api", "list-objects-v2", "--bucket", "models", "--prefix", prefix, "--endpoint-url", server.endpoint], {
+      env: { PATH: process.env.PATH, HOME: work, AWS_CONFIG_FILE: emptyAwsConfig, AWS_SHARED_CREDENTIALS_FILE: emptyAwsConfig, AWS_REGION: "us-east-1", ...credential },
+    });
+    return result.code;
+  }
+
   /** What the model in a SavedModel directory answers to the smoke fixture's request. */
   async function predictions(...savedModels: string[]): Promise<number[][][]> {
     const script = [
@@ -261,8 +269,16 @@ describe("the local stack's data path: trainer -> upload -> SeaweedFS -> sync ->
 
   it("following new versions, the sync sidecar adds version 2 beside version 1, and only once its upload is complete", async () => {
     const next = await render(followingNewVersions());
-    // Same grants, same credentials: the server needs no new identities.
-    expect(renderedFragments(next)).toEqual(renderedFragments(stack));
+    // Same credentials; the one identity that changes is the training's, whose logs scope moves to version 2
+    // (it may write its own version's logs only). The store's reloader would pick it up: so does this server.
+    const before = renderedFragments(stack);
+    const after = renderedFragments(next);
+    expect(Object.keys(after).filter((key) => after[key] !== before[key])).toEqual(["grant-linear-train-store.json"]);
+    const identity = (fragments: Record<string, string>) => JSON.parse(fragments["grant-linear-train-store.json"]!) as { credentials: unknown; actions: string[] };
+    expect(identity(after).credentials).toEqual(identity(before).credentials);
+    expect(identity(after).actions.filter((a) => a.includes("/logs/"))).toEqual(["List:models/logs/linear/2/*", "Read:models/logs/linear/2/*", "Write:models/logs/linear/2/*"]);
+    await server.reloadIdentities(after);
+    await until("the training's new identity to be loaded", async () => (await storeList("logs/linear/2/", credentialOf(next, "linear-train-store-store-credentials"))) === 0, 60_000);
 
     // A new serving pod of the stack that follows the latest two versions: its init container takes version 1.
     const serving = servingPod(next, "serving-following");

@@ -65,7 +65,7 @@ describe("parsePlatformConfig", () => {
       ["ml-platform:servingz"],
     );
     expect(problems).toEqual([
-      "ml-platform:servingz: unknown config key; the program reads ml-platform:cluster, ml-platform:stores, ml-platform:gpuPools, ml-platform:releases, ml-platform:servings, ml-platform:trainings, ml-platform:jobSet, ml-platform:teams, ml-platform:kueue, ml-platform:mobileExports",
+      "ml-platform:servingz: unknown config key; the program reads ml-platform:cluster, ml-platform:stores, ml-platform:gpuPools, ml-platform:releases, ml-platform:servings, ml-platform:trainings, ml-platform:jobSet, ml-platform:teams, ml-platform:kueue, ml-platform:mobileExports, ml-platform:tensorboards",
       expect.stringMatching(/^cluster\.name: .*string/),
       expect.stringMatching(/^cluster: Unrecognized key: "region"/),
       expect.stringMatching(/^stores\[0\]\.forceDestroy: .*boolean/),
@@ -183,5 +183,63 @@ describe("parsePlatformConfig", () => {
     });
     expect([config.trainings, config.gpuPools, config.releases]).toEqual([[], [], {}]);
     expect(config.cluster).toMatchObject({ type: "eks", namespace: "ml" });
+  });
+});
+
+describe("tensorboards", () => {
+  const withTensorBoards = (tensorboards: unknown[]) => withChange((c) => (c.tensorboards = tensorboards));
+
+  it("accepts TensorBoards of the stores' models, with the component's defaults", () => {
+    const config = parsePlatformConfig(withTensorBoards([{ name: "team", models: [{ name: "linear", store: "models" }, { name: "vision", store: "models" }], syncIntervalSeconds: "10" }]));
+    expect(config.tensorboards).toEqual([{ name: "team", models: [{ name: "linear", store: "models" }, { name: "vision", store: "models" }], syncIntervalSeconds: 10 }]);
+  });
+
+  it("runs a team's TensorBoard in the team's namespace; an unknown team or a namespace beside a team is named", () => {
+    const team = { name: "research", groups: ["researchers"], quota: { cpu: "4", memory: "8Gi" } };
+    const linear = [{ name: "linear", store: "models" }];
+    expect(parsePlatformConfig(withChange((c) => ((c.teams = [team]), (c.tensorboards = [{ name: "linear", team: "research", models: linear }])))).tensorboards[0]!.team).toBe("research");
+    expect(
+      problemsOf(
+        withChange((c) => {
+          c.teams = [team];
+          c.tensorboards = [
+            { name: "a", team: "nope", models: linear },
+            { name: "b", team: "research", namespace: "other", models: linear },
+          ];
+        }),
+      ),
+    ).toEqual(['tensorboards[0].team: unknown team "nope"; teams has "research"', 'tensorboards[1].namespace: conflicts with team "research", whose namespace "research" it runs in; remove namespace']);
+  });
+
+  it("names every problem by its path: shape, references, duplicates and the component's own rules", () => {
+    expect(
+      problemsOf(
+        withTensorBoards([
+          { name: "team", models: [{ name: "linear", store: "modelz" }, { name: "bert", store: "models" }] },
+          { name: "team", models: [{ name: "linear", store: "models" }], pathPrefix: "tensorboard/" },
+          { name: "vision", models: [{ name: "vision", store: "models" }, { name: "vision", store: "models" }], resources: { memory: "1GB" } },
+          { name: "empty", models: [], public: true },
+        ]),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^tensorboards\[3\]\.models: Too small/),
+      'tensorboards[3]: Unrecognized key: "public"',
+    ]);
+    expect(
+      problemsOf(
+        withTensorBoards([
+          { name: "team", models: [{ name: "linear", store: "modelz" }, { name: "bert", store: "models" }] },
+          { name: "team", models: [{ name: "linear", store: "models" }], pathPrefix: "tensorboard/" },
+          { name: "vision", models: [{ name: "vision", store: "models" }, { name: "vision", store: "models" }], resources: { memory: "1GB" } },
+        ]),
+      ),
+    ).toEqual([
+      'tensorboards[1].name: "team" is already used by tensorboards[0]',
+      'tensorboards[0].models[0].store: unknown store "modelz"; stores has "models"',
+      'tensorboards[0].models[1].name: model "bert" is not held by store "models" (its models: "linear", "vision"); add it to the store\'s models',
+      expect.stringMatching(/^tensorboards\[1\]\.pathPrefix: "tensorboard\/" must start with "\/"/),
+      expect.stringMatching(/^tensorboards\[2\]\.models\[1\]\.name: "vision" is already listed at models\[0\]/),
+      expect.stringMatching(/^tensorboards\[2\]\.resources\.memory: "1GB" is not a positive Kubernetes quantity/),
+    ]);
   });
 });

@@ -7,7 +7,7 @@ import { expectRestrictedPods } from "../harness/pod-security";
 import { type MockOptions, type MockRun, DYNAMIC_RESOURCE, mockStoreCredential, type RecordedResource, runInMocks, unwrap } from "../harness/pulumi-mocks";
 import { stackConfig, stackNames } from "../harness/stack-config";
 
-type ProgramExports = Record<string, unknown> & { smokeTargets: SmokeTargets };
+type ProgramExports = Record<string, unknown> & { smokeTargets: SmokeTargets; tensorboards: Record<string, unknown> };
 
 /** Runs the real program entry point (`stacks/index.ts`) with a stack's config. */
 async function runProgram(config: MockOptions["config"], stack = "test"): Promise<MockRun<ProgramExports>> {
@@ -62,6 +62,7 @@ describe("the program, once per stack file", () => {
     const names = (key: string) => ((config[`ml-platform:${key}`] as Array<{ name: string }> | undefined) ?? []).map((x) => x.name).sort();
     const declared = (...types: string[]) => types.flatMap((t) => run.ofType(t)).map((r) => r.name).sort();
     expect(declared("ml-platform:storage:ModelStore", "ml-platform:storage:InClusterModelStore")).toEqual(names("stores"));
+    expect(declared("ml-platform:observability:TensorBoard")).toEqual(names("tensorboards"));
     expect(declared("ml-platform:compute:GpuNodePool")).toEqual(names("gpuPools"));
     expect(declared("ml-platform:serving:TfServing")).toEqual(names("servings"));
     expect(declared("ml-platform:training:TrainingJob")).toEqual(names("trainings"));
@@ -224,6 +225,25 @@ describe("local", () => {
     expect(identity.actions).toEqual(["List:models/models/linear/1/*", "Read:models/models/linear/1/*", "List:models/mobile/linear/1/*", "Read:models/mobile/linear/1/*", "Write:models/mobile/linear/1/*"]);
     expect(await unwrap(run.result.mobileExports as Record<string, unknown>)).toEqual({
       "linear-mobile": { exportUri: "s3://models/mobile/linear/1/", modelFileUri: "s3://models/mobile/linear/1/model.tflite", version: 1 },
+    });
+  });
+
+  it("runs a TensorBoard of linear's runs: ClusterIP only, reading the logs and nothing else, and says how to open it", async () => {
+    const run = await stackRun("local");
+    expect(run.get("ml-platform:observability:TensorBoard", "linear")).toBeDefined();
+    expect(run.get("kubernetes:core/v1:Service", "linear-tensorboard").inputs.spec).toMatchObject({ type: "ClusterIP", ports: [{ port: 6006 }] });
+    const identity = (grant: string) =>
+      JSON.parse(Buffer.from(run.get("kubernetes:core/v1:SecretPatch", `${grant}-store-identity`).inputs.data[`grant-${grant}.json`], "base64").toString("utf8")) as { actions: string[] };
+    expect(identity("linear-tensorboard-0").actions).toEqual(["List:models/logs/linear/*", "Read:models/logs/linear/*"]);
+    // The training writes its own version's logs, beside its model.
+    expect(identity("linear-train-store").actions).toEqual(expect.arrayContaining(["Write:models/models/linear/*", "Write:models/logs/linear/1/*"]));
+    expect(identity("linear-train-store").actions.filter((a) => a.includes("logs/"))).toEqual(["List:models/logs/linear/1/*", "Read:models/logs/linear/1/*", "Write:models/logs/linear/1/*"]);
+    expect(await unwrap(run.result.tensorboards)).toEqual({
+      linear: {
+        url: "http://linear-tensorboard.ml.svc.cluster.local:6006/",
+        portForward: "kubectl port-forward --namespace ml service/linear-tensorboard 6006:6006",
+        localUrl: "http://127.0.0.1:6006/",
+      },
     });
   });
 

@@ -38,8 +38,10 @@ describe("Pulumi.yaml config declarations", () => {
 
   it("default to values the program accepts as 'none'", () => {
     const defaults = Object.fromEntries(declared.filter(([, d]) => d.default !== undefined).map(([key, d]) => [key.slice(project.name.length + 1), d.default]));
-    expect(defaults).toEqual({ stores: [], gpuPools: [], releases: {}, servings: [], trainings: [], jobSet: {}, teams: [], kueue: {}, mobileExports: [] });
+    expect(defaults).toEqual({ stores: [], gpuPools: [], releases: {}, servings: [], trainings: [], jobSet: {}, teams: [], kueue: {}, mobileExports: [], tensorboards: [] });
     const config = parsePlatformConfig({ cluster: { type: "local" }, ...defaults });
-    expect([config.stores, config.gpuPools, config.releases, config.servings, config.trainings, config.jobSet, config.teams, config.kueue, config.mobileExports]).toEqual([[], [], {}, [], [], {}, [], {}, []]);
+    expect([config.stores, config.gpuPools, config.releases, config.servings, config.trainings, config.jobSet, config.teams, config.kueue, config.mobileExports, config.tensorboards]).toEqual([
+      [], [], {}, [], [], {}, [], {}, [], [],
+    ]);
   });
 });

@@ -31,7 +31,7 @@ describe("what `pulumi up` runs (engine + Node.js runtime resolution of Pulumi.y
       timeout: 120_000,
     });
     const { exports } = JSON.parse(output) as { exports: string[] };
-    expect(exports).toEqual(["bucketNames", "gpuPools", "mobileExports", "releases", "servingEndpoints", "smokeTargets", "teams", "trainings"]);
+    expect(exports).toEqual(["bucketNames", "gpuPools", "mobileExports", "releases", "servingEndpoints", "smokeTargets", "teams", "tensorboards", "trainings"]);
   }, 120_000);
 
   it("is a CommonJS package with project config in stacks/", () => {

@@ -72,7 +72,7 @@ describe("teams config", () => {
       'trainings[1].namespace: conflicts with team "search", whose namespace "vision" it runs in; remove namespace',
     ]);
     expect(problemsOf(withChange((c) => (c.teams[0].namespace = "ml")))).toEqual([
-      'teams[0].namespace: "ml" is also used outside the team (the platform\'s namespace, or a serving, training or mobile export without a team); give the team its own namespace, or put those workloads in the team',
+      'teams[0].namespace: "ml" is also used outside the team (the platform\'s namespace, or a serving, training, mobile export or TensorBoard without a team); give the team its own namespace, or put those workloads in the team',
     ]);
   });
 
@@ -85,7 +85,7 @@ describe("teams config", () => {
       'mobileExports[1].namespace: conflicts with team "search", whose namespace "search" it runs in; remove namespace',
     ]);
     expect(problemsOf(withChange((c) => (c.mobileExports = [exportOf({ namespace: "vision" })])))).toEqual([
-      'teams[0].namespace: "vision" is also used outside the team (the platform\'s namespace, or a serving, training or mobile export without a team); give the team its own namespace, or put those workloads in the team',
+      'teams[0].namespace: "vision" is also used outside the team (the platform\'s namespace, or a serving, training, mobile export or TensorBoard without a team); give the team its own namespace, or put those workloads in the team',
     ]);
   });
 

@@ -79,10 +79,10 @@ describe("two teams on one GPU cluster", async () => {
     expect(run.get("ml-platform:mobile:MobileExport", "detector-mobile").dependencies).toEqual(expect.arrayContaining(team));
   });
 
-  it("exports each team's namespace, queue, groups, servings, trainings and mobile exports", async () => {
+  it("exports each team's namespace, queue, groups, servings, trainings, mobile exports and TensorBoards", async () => {
     expect(await unwrap(run.result.teams as never)).toEqual({
-      vision: { namespace: "vision", queue: "vision", groups: ["vision-ml"], servings: ["detector"], trainings: ["detector-train"], mobileExports: ["detector-mobile"] },
-      search: { namespace: "search", queue: "search", groups: ["search-ml"], servings: ["ranker"], trainings: ["ranker-train"], mobileExports: [] },
+      vision: { namespace: "vision", queue: "vision", groups: ["vision-ml"], servings: ["detector"], trainings: ["detector-train"], mobileExports: ["detector-mobile"], tensorboards: ["vision"] },
+      search: { namespace: "search", queue: "search", groups: ["search-ml"], servings: ["ranker"], trainings: ["ranker-train"], mobileExports: [], tensorboards: [] },
     });
   });
 
@@ -138,6 +138,14 @@ describe("two teams on one GPU cluster", async () => {
       }
     });
 
+    it("a team's TensorBoard answers the team's own pods only, and reaches the store and DNS", () => {
+      expect(run.get("kubernetes:apps/v1:Deployment", "vision-tensorboard").inputs.metadata.namespace).toBe("vision");
+      for (const member of ["vision/detector", "vision/detector-train-v1"]) expect(net.mayConnect(pod(member), pod("vision/vision-tensorboard"), 6006), member).toBe(true);
+      for (const outsider of ["search/ranker", "search/ranker-train-v1", "ml/models"]) expect(net.mayConnect(pod(outsider), pod("vision/vision-tensorboard"), 6006), outsider).toBe(false);
+      expect(net.mayConnect(pod("vision/vision-tensorboard"), pod("ml/models"), 8333)).toBe(true);
+      expect(net.mayConnect(pod("vision/vision-tensorboard"), dns, 53, "UDP")).toBe(true);
+    });
+
     it("the grant checks of the store (Jobs in the teams' namespaces) reach it too", () => {
       const checks = [...pods.keys()].filter((key) => /^(vision|search)\/.*store-check/.test(key));
       expect(checks.length).toBeGreaterThan(0);
@@ -156,5 +164,30 @@ describe("two teams on one GPU cluster", async () => {
     // Kueue's cluster-scoped objects are the platform's: edit grants nothing on them.
     expect(rbac.can(alice, { verb: "update", group: "kueue.x-k8s.io", resource: "clusterqueues" })).toBe(false);
     expect(rbac.can(alice, { verb: "create", group: "kueue.x-k8s.io", resource: "localqueues", namespace: "vision" })).toBe(false);
+  });
+});
+
+describe("a team whose only workload is a TensorBoard", async () => {
+  const config = twoTeams();
+  const run = await programRun({
+    cluster: config.cluster,
+    stores: config.stores,
+    teams: [{ name: "viz", groups: ["viz-ml"], quota: { cpu: "4", memory: "8Gi" } }],
+    tensorboards: [{ name: "detector", team: "viz", models: [{ name: "detector", store: "models" }] }],
+  });
+
+  it("still reaches the store its TensorBoard reads from", () => {
+    const objects = run.kubernetesObjects();
+    const policies = objects.filter((r) => r.inputs.kind === "NetworkPolicy").map((r) => r.inputs as NetworkPolicy);
+    const namespaces = Object.fromEntries(objects.filter((r) => r.inputs.kind === "Namespace").map((r) => [r.inputs.metadata.name, r.inputs.metadata.labels]));
+    const podOf = (kind: string, name: string, ip: string): { pod: Pod } => {
+      const object = objects.find((r) => r.inputs.kind === kind && r.inputs.metadata.name === name)!.inputs;
+      const [template] = podTemplatesOf(object);
+      return { pod: { name, namespace: object.metadata.namespace, labels: template!.metadata.labels ?? {}, ip } };
+    };
+    const net = new ClusterNetwork(namespaces, policies);
+    const tensorboard = podOf("Deployment", "detector-tensorboard", "10.244.0.2");
+    expect(tensorboard.pod.namespace).toBe("viz");
+    expect(net.mayConnect(tensorboard, podOf("Deployment", "models", "10.244.0.3"), 8333)).toBe(true);
   });
 });

@@ -23,5 +23,6 @@ export function twoTeams(): Record<string, any> {
       { name: "detector-train", team: "vision", store: "models", model: "detector", version: 1, gpuPool: "gpu", resources: { cpu: "4", memory: "16Gi", gpus: 4 }, ...trainer },
       { name: "ranker-train", team: "search", store: "models", model: "ranker", version: 1, gpuPool: "gpu", resources: { cpu: "4", memory: "16Gi", gpus: 2 }, ...trainer },
     ],
+    tensorboards: [{ name: "vision", team: "vision", models: [{ name: "detector", store: "models" }] }],
   };
 }

@@ -12,6 +12,8 @@ describe("linearExampleTrainer", () => {
     const pinned = /^tensorflow-cpu==(\S+)$/m.exec(requirements)?.[1];
     expect(pinned).toBe("2.21.0");
     expect(LINEAR_EXAMPLE_IMAGE).toBe(`tensorflow/tensorflow:${pinned}`);
+    // TensorFlow 2.21 no longer installs TensorBoard (tf.summary.scalar and the server): pinned beside it.
+    expect(/^tensorboard==(\S+)$/m.exec(requirements)?.[1]).toBe(pinned);
   });
 
   it("makes a valid single-pod TensorFlow job that ships train.py and the line to learn", async () => {

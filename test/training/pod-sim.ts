@@ -72,13 +72,23 @@ export interface PodVolumes {
   root: string;
   exportDir: string;
   checkpointDir: string;
+  logDir: string;
   stateDir: string;
+  /** The store containers' /tmp (the restore containers and the agent share it). */
+  agentTmpDir: string;
 }
 
 export function podVolumes(): PodVolumes {
   const root = mkdtempSync(join(tmpdir(), "pod-"));
-  const volumes = { root, exportDir: join(root, "export"), checkpointDir: join(root, "checkpoints"), stateDir: join(root, "state") };
-  for (const dir of [volumes.exportDir, volumes.checkpointDir, volumes.stateDir]) mkdirSync(dir);
+  const volumes = {
+    root,
+    exportDir: join(root, "export"),
+    checkpointDir: join(root, "checkpoints"),
+    logDir: join(root, "logs"),
+    stateDir: join(root, "state"),
+    agentTmpDir: join(root, "agent-tmp"),
+  };
+  for (const dir of [volumes.exportDir, volumes.checkpointDir, volumes.logDir, volumes.stateDir, volumes.agentTmpDir]) mkdirSync(dir);
   return volumes;
 }
 
@@ -87,6 +97,7 @@ export interface RenderedPodEnv {
   trainer: Record<string, string>;
   agent: Record<string, string>;
   restore?: Record<string, string>;
+  restoreLogs?: Record<string, string>;
 }
 
 /** Renders a TrainingJob (store bucket BUCKET) and returns its exporting pod's container environment. */
@@ -99,6 +110,7 @@ export async function renderedExporterEnv(args: TestArgs): Promise<RenderedPodEn
     trainer: envOf(container(role.podSpec, "trainer")),
     agent: envOf(container(role.podSpec, "store-agent")),
     ...(names.includes("restore-checkpoints") ? { restore: envOf(container(role.podSpec, "restore-checkpoints")) } : {}),
+    ...(names.includes("restore-logs") ? { restoreLogs: envOf(container(role.podSpec, "restore-logs")) } : {}),
   };
 }
 
@@ -108,6 +120,8 @@ export function withLocalVolumes(rendered: Record<string, string>, volumes: PodV
   if ("MODEL_EXPORT_DIR" in rendered) local.MODEL_EXPORT_DIR = volumes.exportDir;
   if ("CHECKPOINT_DIR" in rendered) local.CHECKPOINT_DIR = volumes.checkpointDir;
   if ("ML_PLATFORM_STATE_DIR" in rendered) local.ML_PLATFORM_STATE_DIR = volumes.stateDir;
+  if ("TENSORBOARD_LOG_DIR" in rendered) local.TENSORBOARD_LOG_DIR = volumes.logDir;
+  if ("LOGS_STATE_DIR" in rendered) local.LOGS_STATE_DIR = join(volumes.agentTmpDir, "ml-platform-logs");
   return local;
 }
 
@@ -128,13 +142,14 @@ export function startSidecar(file: string, env: NodeJS.ProcessEnv): Sidecar {
 
 export interface PodRun {
   restore?: CommandResult;
+  restoreLogs?: CommandResult;
   trainer: CommandResult;
   agent: CommandResult;
 }
 
 /**
- * Runs one pod to completion: restore (when the job has checkpoints), then the store agent beside the
- * trainer, then stops the agent once the trainer exited.
+ * Runs one pod to completion: the restore init containers (checkpoints, logs) the job has, then the store
+ * agent beside the trainer, then stops the agent once the trainer exited.
  */
 export async function runPod(options: {
   env: RenderedPodEnv;
@@ -156,6 +171,10 @@ export async function runPod(options: {
   if (env.restore) {
     result.restore = await run("sh", [script(TRAINING_SCRIPTS.checkpoints), "restore"], { env: { ...localStoreEnv(env.restore, volumes, s3, awsCli), ...podIndex } });
     if (result.restore.code !== 0) throw new Error(`checkpoint restore failed: ${result.restore.stderr}`);
+  }
+  if (env.restoreLogs) {
+    result.restoreLogs = await run("sh", [script(TRAINING_SCRIPTS.logs), "restore"], { env: { ...localStoreEnv(env.restoreLogs, volumes, s3, awsCli), ...podIndex } });
+    if (result.restoreLogs.code !== 0) throw new Error(`logs restore failed: ${result.restoreLogs.stderr}`);
   }
   const agent = startSidecar(TRAINING_SCRIPTS.storeAgent, { ...localStoreEnv(env.agent, volumes, s3, awsCli), ...podIndex, ...options.agentEnv });
   try {

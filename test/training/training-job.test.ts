@@ -67,7 +67,7 @@ describe("single-pod TensorFlow job with the defaults", async () => {
 
   it("ships the container scripts as they are in the package", () => {
     const data = run.get("kubernetes:core/v1:ConfigMap").inputs.data;
-    expect(Object.keys(data).sort()).toEqual(["checkpoints.sh", "entrypoint.sh", "publish-version.sh", "store-agent.sh", "upload-model.sh"]);
+    expect(Object.keys(data).sort()).toEqual(["checkpoints.sh", "entrypoint.sh", "logs.sh", "publish-version.sh", "store-agent.sh", "upload-model.sh"]);
     // The store's uploader comes from components/storage/scripts, the others from the training scripts.
     for (const file of Object.keys(data)) {
       const dir = file === PUBLISH_VERSION_SCRIPT ? STORE_SCRIPTS_DIR : TRAINING_SCRIPTS_DIR;
@@ -96,6 +96,7 @@ describe("single-pod TensorFlow job with the defaults", async () => {
     expect(pod.volumes).toEqual([
       { name: "scripts", configMap: { name: "train-v3-scripts", defaultMode: 0o555 } },
       { name: "export", emptyDir: {} },
+      { name: "logs", emptyDir: {} },
       { name: "state", emptyDir: {} },
       { name: "tmp", emptyDir: {} },
       { name: "agent-tmp", emptyDir: {} },
@@ -104,7 +105,7 @@ describe("single-pod TensorFlow job with the defaults", async () => {
     expect(pod).not.toHaveProperty("tolerations");
   });
 
-  it("runs the command under the wrapper with the export location, and gives it no store credentials", () => {
+  it("runs the command under the wrapper with the export and log locations, and gives it no store credentials", () => {
     expect(trainer.image).toBe("registry.example.com/trainer:1.0");
     expect(trainer.command).toEqual(["/bin/sh", "/opt/ml-platform/bin/entrypoint.sh", "python", "train.py"]);
     expect(envRecord(trainer)).toEqual({
@@ -115,14 +116,21 @@ describe("single-pod TensorFlow job with the defaults", async () => {
       MODEL_NAME: "linear",
       MODEL_VERSION: "3",
       MODEL_EXPORT_DIR: "/var/lib/ml-platform/export",
+      TENSORBOARD_LOG_DIR: "/var/lib/ml-platform/logs",
       HOME: "/tmp",
     });
     expect(trainer.resources).toEqual({});
-    expect(trainer.volumeMounts.map((m: PropertyMap) => m.mountPath)).toEqual(["/opt/ml-platform/bin", "/var/lib/ml-platform/export", "/var/run/ml-platform", "/tmp"]);
+    expect(trainer.volumeMounts.map((m: PropertyMap) => m.mountPath)).toEqual([
+      "/opt/ml-platform/bin",
+      "/var/lib/ml-platform/export",
+      "/var/lib/ml-platform/logs",
+      "/var/run/ml-platform",
+      "/tmp",
+    ]);
   });
 
   it("uploads through a native sidecar in the pinned AWS CLI image, with the store's environment", () => {
-    expect(pod.initContainers.map((c: PropertyMap) => c.name)).toEqual(["store-agent"]);
+    expect(pod.initContainers.map((c: PropertyMap) => c.name)).toEqual(["restore-logs", "store-agent"]);
     expect(STORE_AGENT_IMAGE).toBe("amazon/aws-cli:2.37.4");
     expect(agent).toMatchObject({ image: STORE_AGENT_IMAGE, restartPolicy: "Always", command: ["/bin/sh", "/opt/ml-platform/bin/store-agent.sh"] });
     expect(envRecord(agent)).toEqual({
@@ -135,9 +143,14 @@ describe("single-pod TensorFlow job with the defaults", async () => {
       AWS_DEFAULT_REGION: "us-west-2",
       ML_PLATFORM_STATE_DIR: "/var/run/ml-platform",
       ML_PLATFORM_EXPORTER_INDEX: "0",
+      ML_PLATFORM_ROLE: "trainer",
+      TENSORBOARD_LOG_DIR: "/var/lib/ml-platform/logs",
+      LOGS_STATE_DIR: "/tmp/ml-platform-logs",
+      ML_PLATFORM_LOGS_INTERVAL: "30",
       MODEL_EXPORT_DIR: "/var/lib/ml-platform/export",
     });
     expect(agent.volumeMounts).toContainEqual({ name: "export", mountPath: "/var/lib/ml-platform/export", readOnly: true });
+    expect(agent.volumeMounts).toContainEqual({ name: "logs", mountPath: "/var/lib/ml-platform/logs", readOnly: true });
   });
 
   it("creates the Job after the service account, scripts and grant, and resolves exportUri and version through it", async () => {
@@ -155,7 +168,7 @@ describe("checkpoints", async () => {
 
   it("restores before the command starts, gives it $CHECKPOINT_DIR and saves on the interval", async () => {
     expect(await expectValidKubernetesObjects(run)).toBe(3);
-    expect(pod.initContainers.map((c: PropertyMap) => c.name)).toEqual(["restore-checkpoints", "store-agent"]);
+    expect(pod.initContainers.map((c: PropertyMap) => c.name)).toEqual(["restore-checkpoints", "restore-logs", "store-agent"]);
     const restore = container(pod, "restore-checkpoints");
     expect(restore.command).toEqual(["/bin/sh", "/opt/ml-platform/bin/checkpoints.sh", "restore"]);
     expect(restore).not.toHaveProperty("restartPolicy");
@@ -169,6 +182,47 @@ describe("checkpoints", async () => {
     const policy = JSON.parse(run.get("aws:iam/rolePolicy:RolePolicy").inputs.policy) as PolicyDocument;
     expect(isAllowed(policy, { action: "s3:PutObject", resource: "arn:aws:s3:::acme-models/checkpoints/linear/3/ckpt-1.index" })).toBe(true);
     expect(isAllowed(policy, { action: "s3:ListBucket", resource: "arn:aws:s3:::acme-models", context: { "s3:prefix": "checkpoints/linear/3/" } })).toBe(true);
+  });
+});
+
+describe("TensorBoard logs", async () => {
+  const run = await trainingRun({ framework: "tensorflow", mode: "single", logs: { uploadIntervalSeconds: 5 } });
+  const pod = run.get(JOB_TYPE).inputs.spec.template.spec;
+  const s3 = (key: string) => `arn:aws:s3:::acme-models/${key}`;
+
+  it("restores the pod's run before the command starts, and uploads it on the chosen interval", () => {
+    const restore = container(pod, "restore-logs");
+    expect(restore.command).toEqual(["/bin/sh", "/opt/ml-platform/bin/logs.sh", "restore"]);
+    expect(restore).not.toHaveProperty("restartPolicy");
+    expect(envRecord(restore)).toMatchObject({ TENSORBOARD_LOG_DIR: "/var/lib/ml-platform/logs", ML_PLATFORM_ROLE: "trainer", MODEL_NAME: "linear", MODEL_VERSION: "3" });
+    expect(restore.volumeMounts).toContainEqual({ name: "logs", mountPath: "/var/lib/ml-platform/logs" });
+    expect(envRecord(container(pod, "store-agent"))).toMatchObject({ ML_PLATFORM_LOGS_INTERVAL: "5" });
+  });
+
+  it("lets the job write its own version's logs and nothing else under logs/", () => {
+    const policy = JSON.parse(run.get("aws:iam/rolePolicy:RolePolicy").inputs.policy) as PolicyDocument;
+    const run3 = "logs/linear/3/trainer-0/events.out.tfevents.1.trainer.1.0.v2";
+    expect(isAllowed(policy, { action: "s3:PutObject", resource: s3(run3) })).toBe(true);
+    expect(isAllowed(policy, { action: "s3:GetObject", resource: s3(run3) })).toBe(true);
+    expect(isAllowed(policy, { action: "s3:ListBucket", resource: "arn:aws:s3:::acme-models", context: { "s3:prefix": "logs/linear/3/trainer-0/" } })).toBe(true);
+    expect(isAllowed(policy, { action: "s3:PutObject", resource: s3("logs/linear/2/trainer-0/events.out.tfevents.1.trainer.1.0.v2") })).toBe(false);
+    expect(isAllowed(policy, { action: "s3:PutObject", resource: s3("logs/other/3/trainer-0/x") })).toBe(false);
+    expect(isAllowed(policy, { action: "s3:ListBucket", resource: "arn:aws:s3:::acme-models", context: { "s3:prefix": "logs/linear/" } })).toBe(false);
+    expect(isAllowed(policy, { action: "s3:DeleteObject", resource: s3(run3) })).toBe(false);
+  });
+
+  it("logs: false leaves the pod without a log directory, its restore and its upload", async () => {
+    const off = await trainingRun({ framework: "tensorflow", mode: "multi-worker", replicas: { worker: 2 }, logs: false });
+    const roles = renderedRoles(off);
+    expect(roles.map((r) => r.role)).toEqual(["worker"]);
+    const podSpec = roles[0]!.podSpec;
+    // The exporting role still has its agent (the export), but no logs anywhere.
+    expect(podSpec.initContainers.map((c: PropertyMap) => c.name)).toEqual(["store-agent"]);
+    expect(envRecord(container(podSpec, "trainer"))).not.toHaveProperty("TENSORBOARD_LOG_DIR");
+    expect(envRecord(container(podSpec, "store-agent"))).not.toHaveProperty("TENSORBOARD_LOG_DIR");
+    expect(podSpec.volumes.map((v: PropertyMap) => v.name)).not.toContain("logs");
+    const policy = JSON.parse(off.get("aws:iam/rolePolicy:RolePolicy").inputs.policy) as PolicyDocument;
+    expect(isAllowed(policy, { action: "s3:PutObject", resource: s3("logs/linear/3/worker-0/x") })).toBe(false);
   });
 });
 
@@ -268,17 +322,22 @@ describe("parameter-server training as a JobSet", async () => {
     });
   });
 
-  it("runs the store agent beside the chief (export and saves) and the evaluator (follows checkpoints) only", () => {
+  it("runs the store agent beside every pod for its logs; it exports on the chief and follows checkpoints on the evaluator", () => {
     const agents = Object.fromEntries(roles.map((r) => [r.role, (r.podSpec.initContainers ?? []).map((c: PropertyMap) => c.name)]));
     expect(agents).toEqual({
-      chief: ["restore-checkpoints", "store-agent"],
-      worker: ["restore-checkpoints"],
-      ps: ["restore-checkpoints"],
-      evaluator: ["restore-checkpoints", "store-agent"],
+      chief: ["restore-checkpoints", "restore-logs", "store-agent"],
+      worker: ["restore-checkpoints", "restore-logs", "store-agent"],
+      ps: ["restore-checkpoints", "restore-logs", "store-agent"],
+      evaluator: ["restore-checkpoints", "restore-logs", "store-agent"],
     });
-    const evaluatorAgent = envRecord(container(roles[3].podSpec, "store-agent"));
-    expect(evaluatorAgent).toMatchObject({ ML_PLATFORM_CHECKPOINT_FOLLOW: "true" });
-    expect(evaluatorAgent).not.toHaveProperty("ML_PLATFORM_EXPORTER_INDEX");
+    const agentEnv = Object.fromEntries(roles.map((r) => [r.role, envRecord(container(r.podSpec, "store-agent"))]));
+    expect(agentEnv.chief).toMatchObject({ ML_PLATFORM_EXPORTER_INDEX: "0", ML_PLATFORM_ROLE: "chief" });
+    expect(agentEnv.evaluator).toMatchObject({ ML_PLATFORM_CHECKPOINT_FOLLOW: "true", ML_PLATFORM_ROLE: "evaluator" });
+    for (const role of ["worker", "ps", "evaluator"]) expect(agentEnv[role]).not.toHaveProperty("ML_PLATFORM_EXPORTER_INDEX");
+    // Each pod's run is named after its role (and, at run time, its index).
+    expect(agentEnv.ps).toMatchObject({ ML_PLATFORM_ROLE: "ps", TENSORBOARD_LOG_DIR: "/var/lib/ml-platform/logs" });
+    // Every trainer hands over to its agent (the wrapper waits for the last logs).
+    for (const { podSpec } of roles) expect(envRecord(container(podSpec, "trainer"))).toMatchObject({ ML_PLATFORM_STATE_DIR: "/var/run/ml-platform" });
   });
 
   it("keeps every container of every role restricted", () => {
@@ -365,7 +424,7 @@ describe("a store that is not AWS (the in-cluster store)", () => {
     expect(await expectValidKubernetesObjects(run)).toBeGreaterThan(3);
     expect(expectRestrictedPods(run)).toBeGreaterThan(0);
     const pod = run.get(JOB_TYPE, "train-v1").inputs.spec.template.spec;
-    for (const name of ["restore-checkpoints", "store-agent"]) {
+    for (const name of ["restore-checkpoints", "restore-logs", "store-agent"]) {
       const env = envRecord(container(pod, name));
       expect(env).toMatchObject({ S3_BUCKET: "models", S3_ENDPOINT: expect.stringMatching(/^http:\/\/objects\.storage\.svc/) });
       expect(env.AWS_ACCESS_KEY_ID).toMatchObject({ secretKeyRef: expect.objectContaining({ key: expect.any(String) }) });

@@ -58,8 +58,8 @@ describe("TrainingJob argument errors", () => {
   });
 
   it("keeps the platform's environment to itself", async () => {
-    const error = await rejection({ framework: "tensorflow", mode: "single", env: { TF_CONFIG: "{}", DMLC_ROLE: "x", "bad name": "1", EPOCHS: "3" } });
-    expect(error.issues.map((i) => i.path)).toEqual(["env.TF_CONFIG", "env.DMLC_ROLE", "env.bad name"]);
+    const error = await rejection({ framework: "tensorflow", mode: "single", env: { TF_CONFIG: "{}", DMLC_ROLE: "x", "bad name": "1", EPOCHS: "3", TENSORBOARD_LOG_DIR: "/x" } });
+    expect(error.issues.map((i) => i.path)).toEqual(["env.TF_CONFIG", "env.DMLC_ROLE", "env.bad name", "env.TENSORBOARD_LOG_DIR"]);
     expect(error.message).toMatch(/env\.TF_CONFIG: is set by the platform; reserved: "TF_CONFIG"/);
   });
 
@@ -73,6 +73,7 @@ describe("TrainingJob argument errors", () => {
       ttlSecondsAfterFinished: 1.5,
       wait: { until: "complete", timeoutMinutes: 0 },
       checkpoints: { saveIntervalSeconds: 0 },
+      logs: { uploadIntervalSeconds: 2.5 },
       namespace: "ML",
       sharedMemorySize: "lots",
     });
@@ -85,6 +86,7 @@ describe("TrainingJob argument errors", () => {
       "activeDeadlineSeconds",
       "wait.timeoutMinutes",
       "checkpoints.saveIntervalSeconds",
+      "logs.uploadIntervalSeconds",
       "sharedMemorySize",
     ]);
     expect((await rejection({ framework: "tensorflow", mode: "single", wait: { until: "forever" } })).message).toMatch(

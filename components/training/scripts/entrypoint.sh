@@ -1,7 +1,8 @@
 #!/bin/sh
 # Entrypoint wrapper of every training pod: turns the per-pod value that only exists at run time (the
 # pod's index in its indexed Job, JOB_COMPLETION_INDEX) into the framework's cluster environment, runs
-# the training command, and on the exporting pod waits until the store agent has uploaded the export.
+# the training command, and, on pods with a store agent, waits until the agent has done its last work (the
+# last logs and checkpoints; on the exporting pod, the export's upload).
 #
 # Usage: entrypoint.sh <command> [args...]
 #
@@ -9,7 +10,7 @@
 #   ML_PLATFORM_FRAMEWORK        tensorflow | pytorch | mxnet | custom
 #   ML_PLATFORM_ROLE             the pod's role (worker, chief, ps, ...)
 #   ML_PLATFORM_EXPORTER_INDEX   on the exporting role only: index of the pod that exports (0)
-#   ML_PLATFORM_STATE_DIR        directory shared with the store agent sidecar (exporting role only)
+#   ML_PLATFORM_STATE_DIR        directory shared with the store agent sidecar (pods that have one)
 #   JOB_COMPLETION_INDEX         the pod's index (set by Kubernetes for indexed Jobs; default 0)
 #   TF_CLUSTER_SPEC, TF_TASK_TYPE                  TensorFlow: cluster spec and task type -> TF_CONFIG
 #   ML_PLATFORM_TORCHRUN_{NNODES,NPROC_PER_NODE,MASTER_ADDR,MASTER_PORT}  PyTorch DDP: torchrun arguments
@@ -88,18 +89,18 @@ trap - TERM INT
 echo "entrypoint: command exited with status $status" >&2
 
 state="${ML_PLATFORM_STATE_DIR:-}"
-if [ "$exporter" != true ] || [ -z "$state" ]; then
+if [ -z "$state" ]; then
   exit "$status"
 fi
 
-# Hand over to the store agent (saves the last checkpoint; uploads the export if the command succeeded)
-# and wait for its verdict, so the pod only completes once the export is in the store.
+# Hand over to the store agent (uploads the last logs, saves the last checkpoint, and uploads the export if
+# the command succeeded) and wait for its verdict, so the pod only ends once they are in the store.
 printf '%s\n' "$status" >"$state/command-exit.tmp"
 mv "$state/command-exit.tmp" "$state/command-exit"
 echo "entrypoint: waiting for the store agent" >&2
 while [ ! -f "$state/agent-result" ]; do sleep 1; done
 agent=$(cat "$state/agent-result")
-if [ "$status" -ne 0 ]; then
+if [ "$status" -ne 0 ] || [ "$exporter" != true ]; then
   exit "$status"
 fi
 if [ "$agent" != 0 ]; then
