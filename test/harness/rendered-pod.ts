@@ -123,3 +123,23 @@ export class LocalPod {
 export function podTemplateOf(run: MockRun<unknown>, type: "kubernetes:apps/v1:Deployment" | "kubernetes:batch/v1:Job", name: string): PropertyMap {
   return run.get(type, name).inputs.spec.template.spec;
 }
+
+/**
+ * Runs rendered Jobs that set up the store (the bucket Job, the grants' check Jobs), in order, against an
+ * S3-protocol server on this machine, as Pulumi runs them before the workloads. Each Job's pod runs in the
+ * Job's own namespace (the bucket Job beside the store, a grant's check beside its workload). Throws, with the
+ * Job's output and the server's log, on the first that fails.
+ */
+export async function runStoreSetupJobs(
+  run: MockRun<unknown>,
+  jobs: readonly string[],
+  options: { server: { endpoint: string; log(): string }; path: string; dir: string },
+): Promise<void> {
+  for (const job of jobs) {
+    const namespace: string = run.get("kubernetes:batch/v1:Job", job).inputs.metadata.namespace;
+    const pod = new LocalPod(run, namespace, podTemplateOf(run, "kubernetes:batch/v1:Job", job), join(options.dir, job));
+    const overrides = { S3_ENDPOINT: options.server.endpoint, WAIT_TIMEOUT_SECONDS: "90", WAIT_INTERVAL_SECONDS: "1" };
+    const result = await pod.runContainer("s3-client", { path: options.path, overrides });
+    if (result.code !== 0) throw new Error(`${job} exited ${result.code}: ${result.stdout}${result.stderr}\n${options.server.log().slice(-2000)}`);
+  }
+}

@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type MockRun, type PropertyMap, runInMocks } from "../harness/pulumi-mocks";
-import { type EnvOverrides, LocalPod, podTemplateOf } from "../harness/rendered-pod";
+import { type EnvOverrides, LocalPod, podTemplateOf, runStoreSetupJobs } from "../harness/rendered-pod";
 import { AWS_CLI, type CommandResult, requireAwsCli, run } from "../harness/s3-server";
 import { credentialOf, renderedFragments, type SeaweedFsServer, startSeaweedFs } from "../harness/seaweedfs-server";
 import { stackConfig } from "../harness/stack-config";
@@ -207,13 +207,7 @@ describe("the local stack's data path: trainer -> upload -> SeaweedFS -> sync ->
     expect(podTemplateOf(stack, JOB, "linear-train-v1").initContainers[0].env).toContainEqual({ name: "S3_ENDPOINT", value: "http://models.ml-platform.svc.cluster.local:8333" });
 
     // The store's bucket Job, then the two grants' check Jobs, as Pulumi runs them before the workloads.
-    for (const job of ["models-create-bucket", "linear-train-store-store-check", "linear-store-0-store-check"]) {
-      // The bucket Job runs beside the store (namespace ml-platform), the grants' checks beside their workloads.
-      const namespace: string = stack.get(JOB, job).inputs.metadata.namespace;
-      const pod = new LocalPod(stack, namespace, podTemplateOf(stack, JOB, job), join(work, job));
-      const result = await pod.runContainer("s3-client", { path, overrides: { S3_ENDPOINT: server.endpoint, WAIT_TIMEOUT_SECONDS: "90", WAIT_INTERVAL_SECONDS: "1" } });
-      expect(result.code, `${job}: ${result.stdout}${result.stderr}\n${server.log().slice(-2000)}`).toBe(0);
-    }
+    await runStoreSetupJobs(stack, ["models-create-bucket", "linear-train-store-store-check", "linear-store-0-store-check"], { server, path, dir: work });
   }, 300_000);
 
   afterAll(async () => {

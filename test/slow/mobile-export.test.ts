@@ -25,7 +25,7 @@ import { MODEL_SYNC_SCRIPT_PATH } from "../../components/serving/sync";
 import { LINEAR_EXAMPLE_DIR } from "../../components/training/linear-example";
 import { PUBLISH_VERSION_SCRIPT_PATH } from "../../components/storage/version-publishing";
 import { type MockRun, type PropertyMap, runInMocks } from "../harness/pulumi-mocks";
-import { type EnvOverrides, LocalPod, podTemplateOf } from "../harness/rendered-pod";
+import { type EnvOverrides, LocalPod, podTemplateOf, runStoreSetupJobs } from "../harness/rendered-pod";
 import { AWS_CLI, type CommandResult, requireAwsCli, run } from "../harness/s3-server";
 import { credentialOf, renderedFragments, type SeaweedFsServer, startSeaweedFs } from "../harness/seaweedfs-server";
 import { stackConfig } from "../harness/stack-config";
@@ -325,13 +325,8 @@ describe("mobile export: a trained version to TensorFlow Lite, with TensorFlow C
       store = { S3_ENDPOINT: server.endpoint, AWS_CONFIG_FILE: emptyAwsConfig, AWS_SHARED_CREDENTIALS_FILE: emptyAwsConfig, AWS_EC2_METADATA_DISABLED: "true", AWS_PAGER: "" };
       adminEnv = { PATH: process.env.PATH, HOME: work, AWS_REGION: "us-east-1", ...store, ...credentialOf(stack, "models-admin-credentials") };
       // The store's bucket Job, then the export grants' check Jobs, as Pulumi runs them before the exports' Jobs.
-      for (const job of ["models-create-bucket", ...["linear", "damaged", "broken", "strict"].map((name) => `${name}-mobile-store-store-check`)]) {
-        // The bucket Job runs beside the store (namespace ml-platform), the grants' checks beside the exports (team ml).
-        const namespace: string = stack.get(JOB, job).inputs.metadata.namespace;
-        const pod = new LocalPod(stack, namespace, podTemplateOf(stack, JOB, job), join(work, job));
-        const result = await pod.runContainer("s3-client", { path, overrides: { S3_ENDPOINT: server.endpoint, WAIT_TIMEOUT_SECONDS: "90", WAIT_INTERVAL_SECONDS: "1" } });
-        expect(result.code, `${job}: ${result.stdout}${result.stderr}\n${server.log().slice(-2000)}`).toBe(0);
-      }
+      const checks = ["linear", "damaged", "broken", "strict"].map((name) => `${name}-mobile-store-store-check`);
+      await runStoreSetupJobs(stack, ["models-create-bucket", ...checks], { server, path, dir: work });
     }, 300_000);
 
     afterAll(async () => {

@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type MockRun, type PropertyMap, runInMocks } from "../harness/pulumi-mocks";
-import { type EnvOverrides, LocalPod, podTemplateOf, type RunningContainer } from "../harness/rendered-pod";
+import { type EnvOverrides, LocalPod, podTemplateOf, runStoreSetupJobs, type RunningContainer } from "../harness/rendered-pod";
 import { AWS_CLI, requireAwsCli, run, startProcess } from "../harness/s3-server";
 import { credentialOf, freePortPair, renderedFragments, type SeaweedFsServer, startSeaweedFs } from "../harness/seaweedfs-server";
 import { stackConfig } from "../harness/stack-config";
@@ -148,13 +148,7 @@ describe("the local stack's TensorBoard: training summaries -> store agent -> Se
     server = await startSeaweedFs(join(work, "seaweedfs"), renderedFragments(stack));
     store = { S3_ENDPOINT: server.endpoint, AWS_CLI, AWS_CONFIG_FILE: emptyAwsConfig, AWS_SHARED_CREDENTIALS_FILE: emptyAwsConfig, AWS_EC2_METADATA_DISABLED: "true", AWS_PAGER: "" };
     // The store's bucket Job, then the grants' check Jobs of the training and the TensorBoard.
-    for (const job of ["models-create-bucket", "linear-train-store-store-check", "linear-tensorboard-0-store-check"]) {
-      // The bucket Job runs beside the store (namespace ml-platform), the grants' checks beside their workloads (ml).
-      const namespace: string = stack.get(JOB, job).inputs.metadata.namespace;
-      const pod = new LocalPod(stack, namespace, podTemplateOf(stack, JOB, job), join(work, job));
-      const result = await pod.runContainer("s3-client", { path, overrides: { S3_ENDPOINT: server.endpoint, WAIT_TIMEOUT_SECONDS: "90", WAIT_INTERVAL_SECONDS: "1" } });
-      expect(result.code, `${job}: ${result.stdout}${result.stderr}\n${server.log().slice(-2000)}`).toBe(0);
-    }
+    await runStoreSetupJobs(stack, ["models-create-bucket", "linear-train-store-store-check", "linear-tensorboard-0-store-check"], { server, path, dir: work });
 
     // The TensorBoard pod: its log sync sidecar, and TensorBoard.
     const pod = new LocalPod(stack, NAMESPACE, podTemplateOf(stack, DEPLOYMENT, "linear-tensorboard"), join(work, "tensorboard"));
