@@ -22,7 +22,17 @@ export interface ClientBenchResult {
     loadAverageStart: number;
     loadAverageEnd: number;
   };
-  settings: { rounds: number; smallCalls: number; inFlightCalls: number; inFlight: number; largeCalls: number; largeBytes: number };
+  /** `sessions`: how many sessions these figures pool (1 for one session's result); `rounds`: per session. */
+  settings: {
+    sessions: number;
+    rounds: number;
+    smallCalls: number;
+    inFlightCalls: number;
+    inFlight: number;
+    largeCalls: number;
+    largeTurnWarmupCalls: number;
+    largeBytes: number;
+  };
   node: ContenderResult;
   python: ContenderResult;
   /** The floor: grpc-js with pre-built request bytes and no decoding. */
@@ -31,6 +41,16 @@ export interface ClientBenchResult {
   nodeNoPool?: ContenderResult;
   /** The client's own encode + decode per small call, without the network. */
   codecCost: { clientUs: number; protoLoaderUs: number };
+  /** Each session's headline ratios, when the result pools several (mergeSessions). */
+  perSession?: HeadlineRatios[];
+}
+
+/** Node client vs Python client, as speed (above 1: Node faster). */
+export interface HeadlineRatios {
+  /** Python's median seconds per large call over Node's. */
+  large: number;
+  /** Node's small sequential calls/s over Python's. */
+  small: number;
 }
 
 /** Goals from the issue, as ratios of the Node client to the Python client (higher: Node better). */
@@ -41,6 +61,38 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** A small seeded generator (mulberry32), so the same measurements always give the same report. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * How far the ratio of two medians, median(numerator) / median(denominator), could move by chance:
+ * the percentile bootstrap (each side resampled with replacement, `resamples` times). Returns the
+ * central `confidence` interval, or undefined when a side has no values.
+ */
+export function bootstrapMedianRatio(
+  numerator: readonly number[],
+  denominator: readonly number[],
+  options: { resamples?: number; confidence?: number; seed?: number } = {},
+): { low: number; high: number } | undefined {
+  if (numerator.length === 0 || denominator.length === 0) return undefined;
+  const { resamples = 2000, confidence = 0.9, seed = 1 } = options;
+  const random = seededRandom(seed);
+  const resample = (values: readonly number[]) => median(Array.from(values, () => values[Math.floor(random() * values.length)]!));
+  const ratios = Array.from({ length: resamples }, () => resample(numerator) / resample(denominator)).sort((a, b) => a - b);
+  const tail = (1 - confidence) / 2;
+  const at = (q: number) => ratios[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))]!;
+  return { low: at(tail), high: at(1 - tail) };
 }
 
 /** Sums the rounds of one kind of measurement. */
@@ -63,7 +115,7 @@ export function poolLarge(rounds: readonly LargeResult[]): LargeResult {
 /** The table's figures for one contender. */
 export function figures(result: ContenderResult, settings: ClientBenchResult["settings"]) {
   const smallCalls = result.small.latenciesUs.length;
-  const inFlightCalls = settings.inFlightCalls * settings.rounds;
+  const inFlightCalls = settings.inFlightCalls * settings.rounds * settings.sessions;
   const largeCalls = result.large?.seconds.length ?? 0;
   return {
     p50Ms: median(result.small.latenciesUs) / 1000,
@@ -74,6 +126,49 @@ export function figures(result: ContenderResult, settings: ClientBenchResult["se
     cpuMsPerLargeCall: result.large && largeCalls ? (result.large.cpuSeconds / largeCalls) * 1000 : Number.NaN,
     serverCpuUsPerSmallCall: result.serverCpu?.small !== undefined ? (result.serverCpu.small / smallCalls) * 1e6 : Number.NaN,
     serverCpuMsPerLargeCall: result.serverCpu?.large !== undefined && largeCalls ? (result.serverCpu.large / largeCalls) * 1000 : Number.NaN,
+  };
+}
+
+export function headlineRatios(result: ClientBenchResult): HeadlineRatios {
+  const node = figures(result.node, result.settings);
+  const python = figures(result.python, result.settings);
+  return { large: python.largeSecondsPerCall / node.largeSecondsPerCall, small: node.sequentialPerSecond / python.sequentialPerSecond };
+}
+
+/**
+ * Several sessions' results as one: every contender's rounds pooled, as within a session, and each
+ * session's headline ratios kept in `perSession`. The sessions must share their settings.
+ */
+export function mergeSessions(sessions: readonly ClientBenchResult[]): ClientBenchResult {
+  const first = sessions[0];
+  if (!first) throw new Error("mergeSessions: no sessions");
+  if (sessions.length === 1) return first;
+  const total = (values: (number | undefined)[]) => (values.every((v) => v !== undefined) ? values.reduce<number>((a, b) => a + b!, 0) : undefined);
+  const merge = (pick: (result: ClientBenchResult) => ContenderResult | undefined): ContenderResult | undefined => {
+    const sides = sessions.map(pick);
+    if (!sides.every((side): side is ContenderResult => side !== undefined)) return undefined;
+    const large = sides.every((side) => side.large) ? poolLarge(sides.map((side) => side.large!)) : undefined;
+    return {
+      small: poolSmall(sides.map((side) => side.small)),
+      inFlight: poolInFlight(sides.map((side) => side.inFlight)),
+      serverCpu: { small: total(sides.map((side) => side.serverCpu?.small)), large: total(sides.map((side) => side.serverCpu?.large)) },
+      ...(large ? { large } : {}),
+    };
+  };
+  const last = sessions[sessions.length - 1]!;
+  const nodeNoPool = merge((result) => result.nodeNoPool);
+  return {
+    environment: { ...first.environment, loadAverageEnd: last.environment.loadAverageEnd },
+    settings: { ...first.settings, sessions: sessions.reduce((sum, result) => sum + result.settings.sessions, 0) },
+    node: merge((result) => result.node)!,
+    python: merge((result) => result.python)!,
+    raw: merge((result) => result.raw)!,
+    ...(nodeNoPool ? { nodeNoPool } : {}),
+    codecCost: {
+      clientUs: median(sessions.map((result) => result.codecCost.clientUs)),
+      protoLoaderUs: median(sessions.map((result) => result.codecCost.protoLoaderUs)),
+    },
+    perSession: sessions.flatMap((result) => result.perSession ?? [headlineRatios(result)]),
   };
 }
 
@@ -93,6 +188,7 @@ export function formatClientBench(result: ClientBenchResult): { text: string; go
   const raw = figures(result.raw, settings);
   const mib = settings.largeBytes / 1024 / 1024;
   const largeRatio = python.largeSecondsPerCall / node.largeSecondsPerCall;
+  const largeInterval = bootstrapMedianRatio(result.python.large?.seconds ?? [], result.node.large?.seconds ?? []);
   const smallRatio = node.sequentialPerSecond / python.sequentialPerSecond;
   const verdict = (value: number, goal: number) => (Number.isFinite(value) ? (value >= goal ? `>= ${goal}x: met` : `>= ${goal}x: MISSED`) : "");
 
@@ -140,13 +236,28 @@ export function formatClientBench(result: ClientBenchResult): { text: string; go
       ]
     : [];
 
+  const sessionsText = settings.sessions > 1 ? `${settings.sessions} sessions (each a fresh server and Python client) of ` : "";
+  const perSession = result.perSession?.length
+    ? [
+        "",
+        `Each session alone, Node vs Python: ${mib} MiB ${result.perSession.map((r) => ratio(r.large)).join(", ")}; small sequential calls/s ${result.perSession.map((r) => ratio(r.small)).join(", ")}.`,
+      ]
+    : [];
   const pythonVersions = environment.python ? `, Python client: grpcio ${environment.python.grpcio}, TensorFlow ${environment.python.tensorflow}` : "";
   const text = [
-    `Node client vs official Python client, one run: ${settings.rounds} rounds, clients interleaved (order alternates each round).`,
+    `Node client vs official Python client, one run: ${sessionsText}${settings.rounds} rounds, clients interleaved (order rotates between rounds).`,
     `Per round and client: ${settings.smallCalls} small sequential calls, ${settings.inFlightCalls} calls ${settings.inFlight} in flight, ${settings.largeCalls} calls of ${mib} MiB each way.`,
     `${environment.cores} cores, load average ${environment.loadAverageStart.toFixed(1)} at start, ${environment.loadAverageEnd.toFixed(1)} at end; Node ${environment.node}, @grpc/grpc-js ${environment.grpcJs}${pythonVersions}.`,
     "",
     main,
+    ...(largeInterval
+      ? [
+          "",
+          `${mib} MiB, Node vs Python: ${ratio(largeRatio)}, 90% bootstrap interval ${ratio(largeInterval.low)} to ${ratio(largeInterval.high)}` +
+            ` (medians of ${result.node.large!.seconds.length} and ${result.python.large!.seconds.length} calls; each turn began with ${settings.largeTurnWarmupCalls} unmeasured).`,
+        ]
+      : []),
+    ...perSession,
     "",
     "The floor: the same calls through @grpc/grpc-js alone (request bytes built once, answers not decoded), same run:",
     "",

@@ -2,16 +2,17 @@
  * `npm run bench:clients`: the project's Node client next to the official Python client, against one
  * TF-Serving-compatible server running real SavedModels with TensorFlow (server.py), in one run.
  *
- * Each round measures every contender back to back (the order alternates between rounds, so neither
- * side always runs first after the other): small Predict calls one at a time and 16 in flight, and
- * 16 MiB in + 16 MiB out calls. The figures pool the rounds. The floor, @grpc/grpc-js with
- * pre-built request bytes and no decoding, is measured in the same rounds. Then the 64 MiB
- * codec figures of `npm run bench`.
+ * Each round measures every contender back to back (the order rotates between rounds, see
+ * roundOrder): small Predict calls one at a time and 16 in flight, and 16 MiB in + 16 MiB out calls,
+ * each contender's large turn starting with an unmeasured call. The floor, @grpc/grpc-js with
+ * pre-built request bytes and no decoding, is measured in the same rounds. A run is several
+ * sessions, each with a fresh server and Python client; the figures pool every session's rounds, and
+ * the report gives each session's ratios too. Then the 64 MiB codec figures of `npm run bench`.
  *
  * With --compare-pool, the project's client runs twice in every round, with its pool of large request
  * buffers and without (`sendBufferPool: false`), and a table compares the two.
  *
- * Usage: npm run bench:clients [-- --quick] [-- --rounds N] [-- --json FILE] [-- --no-codec] [-- --compare-pool]
+ * Usage: npm run bench:clients [-- --quick] [-- --sessions N] [-- --rounds N] [-- --json FILE] [-- --no-codec] [-- --compare-pool]
  * Needs the virtualenv described in docs/client-performance.md. A benchmark, not a test: it prints
  * the goals it meets or misses and exits 0 either way (1 when it cannot run).
  */
@@ -23,14 +24,25 @@ import path from "node:path";
 import { codecBenchmark, formatCodecResult } from "../tensor-codec";
 import { large, projectClient, rawGrpc, smallCallCodecCost, smallInFlight, smallSequential } from "./node-clients";
 import { type InFlightResult, type LargeResult, type SmallSequentialResult, startBenchServer, startPythonClient } from "./python";
-import { type ClientBenchResult, formatClientBench, poolInFlight, poolLarge, poolSmall } from "./report";
+import { type ClientBenchResult, formatClientBench, mergeSessions, poolInFlight, poolLarge, poolSmall } from "./report";
 
 export interface ClientBenchSettings {
+  /**
+   * Independent sessions, each with a fresh server and Python client. A session's 16 MiB ratio moved
+   * by ±15% between sessions on an idle machine (more than within one), so one session cannot tell.
+   */
+  sessions: number;
   rounds: number;
   smallCalls: number;
   inFlightCalls: number;
   inFlight: number;
   largeCalls: number;
+  /**
+   * Unmeasured large calls at the start of each contender's large turn. The stand-in server's first
+   * large call after other work costs it more (its allocator hands out fresh memory again), and
+   * without these calls whichever contender followed that work paid for it.
+   */
+  largeTurnWarmupCalls: number;
   largeBytes: number;
   /** Small calls (and a tenth as many large ones, at least one) each client makes before the rounds. */
   warmupCalls: number;
@@ -43,11 +55,13 @@ export interface ClientBenchSettings {
  * drifts over seconds, and short turns spread that drift over every contender alike.
  */
 export const FULL_RUN: ClientBenchSettings = {
-  rounds: 15,
+  sessions: 3,
+  rounds: 18,
   smallCalls: 100,
   inFlightCalls: 200,
   inFlight: 16,
-  largeCalls: 1,
+  largeCalls: 4,
+  largeTurnWarmupCalls: 1,
   largeBytes: 16 * 1024 * 1024,
   warmupCalls: 300,
   codecIterations: 50_000,
@@ -55,11 +69,13 @@ export const FULL_RUN: ClientBenchSettings = {
 
 /** Every piece once, in seconds: what the slow suite runs to show the benchmark still works. */
 export const QUICK_RUN: ClientBenchSettings = {
+  sessions: 1,
   rounds: 1,
   smallCalls: 20,
   inFlightCalls: 32,
   inFlight: 16,
   largeCalls: 2,
+  largeTurnWarmupCalls: 1,
   largeBytes: 1024 * 1024,
   warmupCalls: 5,
   codecIterations: 100,
@@ -85,6 +101,18 @@ function codecWithHugePages(): string {
     encoding: "utf8",
   });
   return child.stdout.trim() || `(failed: ${child.stderr.trim()})`;
+}
+
+/**
+ * The contenders' order in a round: rotated by one every two rounds and reversed every other round,
+ * so over 2n rounds each of n contenders takes every place, after every other contender, equally
+ * often. (Only alternating one order left a contender always in the middle, always right after
+ * someone's large calls, which let it meet a warmer server.)
+ */
+export function roundOrder<T>(contenders: readonly T[], round: number): T[] {
+  const shift = Math.floor(round / 2) % contenders.length;
+  const rotated = [...contenders.slice(shift), ...contenders.slice(0, shift)];
+  return round % 2 === 0 ? rotated : rotated.reverse();
 }
 
 export async function runClientBenchmark(
@@ -128,35 +156,45 @@ export async function runClientBenchmark(
     type Rounds = { small: SmallSequentialResult[]; inFlight: InFlightResult[]; large: LargeResult[]; serverSmall: number[]; serverLarge: number[] };
     const empty = (): Rounds => ({ small: [], inFlight: [], large: [], serverSmall: [], serverLarge: [] });
     const measured = { node: empty(), python: empty(), raw: empty(), nodeNoPool: empty() };
-    type Contender = { small(): Promise<SmallSequentialResult>; inFlight(): Promise<InFlightResult>; large(): Promise<LargeResult> };
+    type Contender = {
+      small(): Promise<SmallSequentialResult>;
+      inFlight(): Promise<InFlightResult>;
+      /** The turn's unmeasured large calls (settings.largeTurnWarmupCalls). */
+      largeWarmup(): Promise<unknown>;
+      large(): Promise<LargeResult>;
+    };
+    const turnWarmup = settings.largeTurnWarmupCalls;
     const contenders: Partial<Record<keyof typeof measured, Contender>> = {
       node: {
         small: () => (collectGarbage(), smallSequential(node.small, settings.smallCalls)),
         inFlight: () => (collectGarbage(), smallInFlight(node.small, settings.inFlightCalls, settings.inFlight)),
-        large: () => (collectGarbage(), large(largeNode, settings.largeCalls)),
+        largeWarmup: () => (collectGarbage(), large(largeNode, turnWarmup)),
+        large: () => large(largeNode, settings.largeCalls),
       },
       python: {
         small: () => py.smallSequential(settings.smallCalls),
         inFlight: () => py.smallInFlight(settings.inFlightCalls, settings.inFlight),
+        largeWarmup: () => (turnWarmup > 0 ? py.large(turnWarmup, settings.largeBytes) : Promise.resolve()),
         large: () => py.large(settings.largeCalls, settings.largeBytes),
       },
       raw: {
         small: () => (collectGarbage(), smallSequential(raw.small, settings.smallCalls)),
         inFlight: () => (collectGarbage(), smallInFlight(raw.small, settings.inFlightCalls, settings.inFlight)),
-        large: () => (collectGarbage(), large(largeRaw, settings.largeCalls)),
+        largeWarmup: () => (collectGarbage(), large(largeRaw, turnWarmup)),
+        large: () => large(largeRaw, settings.largeCalls),
       },
     };
     if (nodeNoPool && largeNoPool) {
       contenders.nodeNoPool = {
         small: () => (collectGarbage(), smallSequential(nodeNoPool.small, settings.smallCalls)),
         inFlight: () => (collectGarbage(), smallInFlight(nodeNoPool.small, settings.inFlightCalls, settings.inFlight)),
-        large: () => (collectGarbage(), large(largeNoPool, settings.largeCalls)),
+        largeWarmup: () => (collectGarbage(), large(largeNoPool, turnWarmup)),
+        large: () => large(largeNoPool, settings.largeCalls),
       };
     }
 
     for (let round = 0; round < settings.rounds; round++) {
-      const forward = (nodeNoPool ? ["node", "nodeNoPool", "raw", "python"] : ["node", "raw", "python"]) as (keyof typeof measured)[];
-      const order = round % 2 === 0 ? forward : [...forward].reverse();
+      const order = roundOrder((nodeNoPool ? ["node", "nodeNoPool", "raw", "python"] : ["node", "raw", "python"]) as (keyof typeof measured)[], round);
       log(`round ${round + 1} of ${settings.rounds} (${order.join(", ")})...`);
       for (const phase of ["small", "inFlight", "large"] as const) {
         for (const name of order) {
@@ -169,6 +207,7 @@ export async function runClientBenchmark(
           } else if (phase === "inFlight") {
             into.inFlight.push(await contender.inFlight());
           } else {
+            await contender.largeWarmup();
             const [result, cpu] = await serverCpu(() => contender.large());
             into.large.push(result);
             if (cpu !== undefined) into.serverLarge.push(cpu);
@@ -193,7 +232,7 @@ export async function runClientBenchmark(
         loadAverageStart,
         loadAverageEnd: loadavg()[0]!,
       },
-      settings: { ...settings },
+      settings: { ...settings, sessions: 1 },
       node: pooled(measured.node),
       python: pooled(measured.python),
       raw: pooled(measured.raw),
@@ -218,21 +257,31 @@ function parseArgs(argv: readonly string[]): { settings: ClientBenchSettings; qu
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--quick") {
-      settings = { ...QUICK_RUN, rounds: settings.rounds === FULL_RUN.rounds ? QUICK_RUN.rounds : settings.rounds };
+      settings = {
+        ...QUICK_RUN,
+        rounds: settings.rounds === FULL_RUN.rounds ? QUICK_RUN.rounds : settings.rounds,
+        sessions: settings.sessions === FULL_RUN.sessions ? QUICK_RUN.sessions : settings.sessions,
+      };
       quick = true;
     }
     else if (arg === "--no-codec") codec = false;
     else if (arg === "--compare-pool") comparePool = true;
     else if (arg === "--rounds" && /^[1-9]\d*$/.test(argv[i + 1] ?? "")) settings.rounds = Number(argv[++i]);
+    else if (arg === "--sessions" && /^[1-9]\d*$/.test(argv[i + 1] ?? "")) settings.sessions = Number(argv[++i]);
     else if (arg === "--json" && argv[i + 1]) json = argv[++i];
-    else throw new Error(`unknown argument ${arg} (usage: bench:clients [--quick] [--rounds N] [--json FILE] [--no-codec] [--compare-pool])`);
+    else throw new Error(`unknown argument ${arg} (usage: bench:clients [--quick] [--sessions N] [--rounds N] [--json FILE] [--no-codec] [--compare-pool])`);
   }
   return { settings, quick, json, codec, comparePool };
 }
 
 async function main(): Promise<number> {
   const { settings, quick, json, codec, comparePool } = parseArgs(process.argv.slice(2));
-  const result = await runClientBenchmark(settings, (line) => console.error(line), { comparePool });
+  const sessions: ClientBenchResult[] = [];
+  for (let session = 1; session <= settings.sessions; session++) {
+    const log = (line: string) => console.error(settings.sessions > 1 ? `session ${session} of ${settings.sessions}: ${line}` : line);
+    sessions.push(await runClientBenchmark(settings, log, { comparePool }));
+  }
+  const result = mergeSessions(sessions);
   const report = formatClientBench(result);
   console.log(report.text);
   let codecText: string | undefined;

@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BenchCall, large, projectClient, rawGrpc, smallCallCodecCost, smallInFlight, smallSequential } from "../../bench/clients/node-clients";
 import { processCpuSeconds } from "../../bench/clients/python";
-import { formatClientBench, type ClientBenchResult } from "../../bench/clients/report";
+import { bootstrapMedianRatio, formatClientBench, mergeSessions, type ClientBenchResult } from "../../bench/clients/report";
+import { roundOrder } from "../../bench/clients/run";
 import { codecBenchmark, formatCodecResult } from "../../bench/tensor-codec";
 import { tensor } from "../../client/tensor-codec";
 import type { ModelDouble } from "../grpc/tf-serving-double";
@@ -103,7 +104,7 @@ describe("the bench:clients report", () => {
   });
   const result: ClientBenchResult = {
     environment: { node: "v22", grpcJs: "1.14.7", python: { grpcio: "1.85.4", tensorflow: "2.21.0" }, cores: 2, loadAverageStart: 3, loadAverageEnd: 4 },
-    settings: { rounds: 2, smallCalls: 50, inFlightCalls: 100, inFlight: 16, largeCalls: 5, largeBytes: 16 * 1024 * 1024 },
+    settings: { sessions: 1, rounds: 2, smallCalls: 50, inFlightCalls: 100, inFlight: 16, largeCalls: 5, largeTurnWarmupCalls: 1, largeBytes: 16 * 1024 * 1024 },
     node: { small: small(1000, 100, 400), inFlight: { wallSeconds: 0.2, cpuSeconds: 0.1 }, large: { seconds: [0.1, 0.1, 0.3], cpuSeconds: 0.09 }, serverCpu: { small: 0.05, large: 0.15 } },
     python: { small: small(2000, 100, 300), inFlight: { wallSeconds: 0.1, cpuSeconds: 0.1 }, large: { seconds: [0.12, 0.2, 0.12], cpuSeconds: 0.06 }, serverCpu: {} },
     raw: { small: small(800, 100, 300), inFlight: { wallSeconds: 0.16, cpuSeconds: 0.08 }, large: { seconds: [0.08, 0.09, 0.08], cpuSeconds: 0.06 } },
@@ -140,11 +141,88 @@ describe("the bench:clients report", () => {
     expect(row(comparison, "client CPU per small call")?.slice(2, 5)).toEqual(["400 µs", "500 µs", "1.25x"]);
   });
 
+  it("gives the 16 MiB ratio with a 90% bootstrap interval, so a reader sees whether the goal is met beyond the noise", () => {
+    const { text } = formatClientBench(result);
+    // Python's medians 0.12 over Node's 0.1; resampling three calls a side moves the ratio between 0.4x and 2x.
+    expect(text).toContain("16 MiB, Node vs Python: 1.20x, 90% bootstrap interval 0.40x to 2.00x (medians of 3 and 3 calls; each turn began with 1 unmeasured).");
+  });
+
   it("says when a goal is missed", () => {
     const slower = { ...result, node: { ...result.node, large: { seconds: [0.2], cpuSeconds: 0.05 }, small: small(4000, 100, 400) } };
     const { text, goals } = formatClientBench(slower);
     expect(row(text, "16 MiB in + 16 MiB out, s per call")?.[5]).toBe(">= 1.2x: MISSED");
     expect(goals).toEqual({ large: false, small: false });
+  });
+});
+
+describe("several sessions in one report (mergeSessions)", () => {
+  const small = (latencyUs: number, calls: number) => ({ latenciesUs: new Array<number>(calls).fill(latencyUs), wallSeconds: (latencyUs * calls) / 1e6, cpuSeconds: calls / 1e4 });
+  const session = (nodeLarge: number[], pythonLarge: number[], serverCpu = true): ClientBenchResult => ({
+    environment: { node: "v22", grpcJs: "1.14.7", cores: 2, loadAverageStart: 1, loadAverageEnd: 2 },
+    settings: { sessions: 1, rounds: 2, smallCalls: 50, inFlightCalls: 100, inFlight: 16, largeCalls: 2, largeTurnWarmupCalls: 1, largeBytes: 16 * 1024 * 1024 },
+    node: { small: small(1000, 100), inFlight: { wallSeconds: 0.2, cpuSeconds: 0.1 }, large: { seconds: nodeLarge, cpuSeconds: 0.1 }, serverCpu: serverCpu ? { small: 0.1, large: 0.2 } : {} },
+    python: { small: small(1250, 100), inFlight: { wallSeconds: 0.4, cpuSeconds: 0.1 }, large: { seconds: pythonLarge, cpuSeconds: 0.1 }, serverCpu: {} },
+    raw: { small: small(900, 100), inFlight: { wallSeconds: 0.2, cpuSeconds: 0.1 }, large: { seconds: nodeLarge, cpuSeconds: 0.1 } },
+    codecCost: { clientUs: 2, protoLoaderUs: 4 },
+  });
+  const row = (text: string, metric: string) => text.split("\n").find((line) => line.startsWith(`| ${metric}`))?.split("|").map((cell) => cell.trim());
+
+  it("pools every session's calls and still shows each session's own ratios", () => {
+    const merged = mergeSessions([session([0.1, 0.1], [0.09, 0.09]), session([0.1, 0.1], [0.13, 0.13]), session([0.1, 0.1], [0.12, 0.12])]);
+    expect(merged.node.large!.seconds).toHaveLength(6);
+    expect(merged.perSession!.map((r) => r.large.toFixed(2))).toEqual(["0.90", "1.30", "1.20"]);
+    const { text } = formatClientBench(merged);
+    expect(text).toContain("one run: 3 sessions (each a fresh server and Python client) of 2 rounds");
+    expect(text).toContain("Each session alone, Node vs Python: 16 MiB 0.90x, 1.30x, 1.20x; small sequential calls/s 1.25x, 1.25x, 1.25x.");
+    // 600 in-flight calls in 0.6 s, not one session's 200.
+    expect(row(text, "16 in flight, calls/s")?.slice(2, 4)).toEqual(["1000", "500"]);
+    expect(row(text, "16 MiB in + 16 MiB out, s per call")?.slice(2, 5)).toEqual(["0.100", "0.120", "1.20x"]);
+    expect(row(text, "server CPU per 16 MiB call")?.slice(2, 4)).toEqual(["100.0 ms", "n/a"]);
+  });
+
+  it("leaves a figure out rather than averaging over the sessions that measured it", () => {
+    const merged = mergeSessions([session([0.1], [0.1]), session([0.1], [0.1], false)]);
+    expect(merged.node.serverCpu?.large).toBeUndefined();
+    expect(mergeSessions([session([0.1], [0.1])]).perSession).toBeUndefined();
+  });
+});
+
+describe("roundOrder", () => {
+  it("over 2n rounds puts each contender in every place, and after every other contender, equally often", () => {
+    const contenders = ["node", "raw", "python"];
+    const places = new Map<string, number[]>(contenders.map((c) => [c, [0, 0, 0]]));
+    const after = new Map<string, number>();
+    for (let round = 0; round < 6; round++) {
+      const order = roundOrder(contenders, round);
+      expect([...order].sort()).toEqual([...contenders].sort());
+      order.forEach((name, place) => {
+        places.get(name)![place]!++;
+        if (place > 0) after.set(`${order[place - 1]}>${name}`, (after.get(`${order[place - 1]}>${name}`) ?? 0) + 1);
+      });
+    }
+    for (const counts of places.values()) expect(counts).toEqual([2, 2, 2]);
+    expect([...after.values()]).toEqual(new Array(6).fill(2));
+  });
+});
+
+describe("bootstrapMedianRatio", () => {
+  it("brackets the ratio of medians tightly when the calls agree, widely when they scatter", () => {
+    const steady = (value: number) => Array.from({ length: 60 }, (_, i) => value * (1 + ((i % 5) - 2) / 100));
+    const tight = bootstrapMedianRatio(steady(0.12), steady(0.1))!;
+    expect(tight.low).toBeGreaterThan(1.17);
+    expect(tight.high).toBeLessThan(1.23);
+    expect(tight.low).toBeLessThanOrEqual(1.2);
+    expect(tight.high).toBeGreaterThanOrEqual(1.2);
+    const noisy = (value: number) => Array.from({ length: 60 }, (_, i) => value * (0.6 + ((i * 37) % 60) / 75));
+    const wide = bootstrapMedianRatio(noisy(0.12), noisy(0.1))!;
+    expect(wide.high - wide.low).toBeGreaterThan(5 * (tight.high - tight.low));
+  });
+
+  it("is the same for the same measurements (seeded), and undefined without them", () => {
+    const a = [0.1, 0.13, 0.09, 0.2, 0.11];
+    const b = [0.08, 0.1, 0.12, 0.09];
+    expect(bootstrapMedianRatio(a, b)).toEqual(bootstrapMedianRatio(a, b));
+    expect(bootstrapMedianRatio([], b)).toBeUndefined();
   });
 });
 
