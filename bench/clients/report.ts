@@ -2,7 +2,34 @@
  * Turns the measurements of `npm run bench:clients` into its tables. Pure functions: the numbers in,
  * text out.
  */
+import { seededRandom } from "../seeded-random";
 import type { InFlightResult, LargeResult, SmallSequentialResult } from "./python";
+
+/** How much a run measures (run.ts adds how it warms up). */
+export interface MeasurementSettings {
+  /**
+   * Independent sessions, each with a fresh server and Python client. A session's 16 MiB ratio moved
+   * by ±15% between sessions on an idle machine (more than within one), so one session cannot tell.
+   */
+  sessions: number;
+  /** Rounds per session; in each, every contender takes its turn at every kind of call. */
+  rounds: number;
+  /** Small sequential calls per contender and round. */
+  smallCalls: number;
+  /** Small calls per contender and round with `inFlight` outstanding. */
+  inFlightCalls: number;
+  inFlight: number;
+  /** Measured large calls per contender and round. */
+  largeCalls: number;
+  /**
+   * Unmeasured large calls at the start of each contender's large turn. The stand-in server's first
+   * large call after other work costs it more (its allocator hands out fresh memory again), and
+   * without these calls whichever contender followed that work paid for it.
+   */
+  largeTurnWarmupCalls: number;
+  /** Bytes of float32 each way in a large call. */
+  largeBytes: number;
+}
 
 /** What one contender measured, pooled over the rounds. */
 export interface ContenderResult {
@@ -22,17 +49,8 @@ export interface ClientBenchResult {
     loadAverageStart: number;
     loadAverageEnd: number;
   };
-  /** `sessions`: how many sessions these figures pool (1 for one session's result); `rounds`: per session. */
-  settings: {
-    sessions: number;
-    rounds: number;
-    smallCalls: number;
-    inFlightCalls: number;
-    inFlight: number;
-    largeCalls: number;
-    largeTurnWarmupCalls: number;
-    largeBytes: number;
-  };
+  /** What was measured; in a result, `sessions` is how many sessions its figures pool (1 for one session). */
+  settings: MeasurementSettings;
   node: ContenderResult;
   python: ContenderResult;
   /** The floor: grpc-js with pre-built request bytes and no decoding. */
@@ -61,18 +79,6 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-/** A small seeded generator (mulberry32), so the same measurements always give the same report. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

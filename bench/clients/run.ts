@@ -24,26 +24,9 @@ import path from "node:path";
 import { codecBenchmark, formatCodecResult } from "../tensor-codec";
 import { large, projectClient, rawGrpc, smallCallCodecCost, smallInFlight, smallSequential } from "./node-clients";
 import { type InFlightResult, type LargeResult, type SmallSequentialResult, startBenchServer, startPythonClient } from "./python";
-import { type ClientBenchResult, formatClientBench, mergeSessions, poolInFlight, poolLarge, poolSmall } from "./report";
+import { type ClientBenchResult, formatClientBench, type MeasurementSettings, mergeSessions, poolInFlight, poolLarge, poolSmall } from "./report";
 
-export interface ClientBenchSettings {
-  /**
-   * Independent sessions, each with a fresh server and Python client. A session's 16 MiB ratio moved
-   * by ±15% between sessions on an idle machine (more than within one), so one session cannot tell.
-   */
-  sessions: number;
-  rounds: number;
-  smallCalls: number;
-  inFlightCalls: number;
-  inFlight: number;
-  largeCalls: number;
-  /**
-   * Unmeasured large calls at the start of each contender's large turn. The stand-in server's first
-   * large call after other work costs it more (its allocator hands out fresh memory again), and
-   * without these calls whichever contender followed that work paid for it.
-   */
-  largeTurnWarmupCalls: number;
-  largeBytes: number;
+export interface ClientBenchSettings extends MeasurementSettings {
   /** Small calls (and a tenth as many large ones, at least one) each client makes before the rounds. */
   warmupCalls: number;
   /** Loop iterations when timing the client's own encode + decode of a small call. */

@@ -4,6 +4,7 @@
  * other protobuf writers may send (unpacked repeated fields, any field order, unknown fields).
  */
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../bench/seeded-random";
 import { modelSpecFor, type SignatureRef } from "../../client/client";
 import { SUPPORTED_DTYPES, type DType } from "../../client/dtypes";
 import { ResponseError, TensorValueError } from "../../client/errors";
@@ -19,18 +20,6 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, b
 function protoLoaderBytes(ref: SignatureRef, inputs: Record<string, Tensor>, outputFilter: string[] | undefined, packing: EncodeOptions["packing"]): Buffer {
   const protos = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, encodeTensor(t, { packing })]));
   return predict.requestSerialize({ model_spec: modelSpecFor(ref), inputs: protos, output_filter: outputFilter ?? [] });
-}
-
-/** A deterministic pseudo-random sequence (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 /** `count` random values valid for `dtype`, edge values included. */
@@ -83,7 +72,7 @@ function randomTensor(dtype: DType, next: () => number): Tensor {
 
 describe("encodePredictRequest", () => {
   it("writes the bytes @grpc/proto-loader writes, for 600 random tensors of every dtype, both packings", () => {
-    const next = random(17);
+    const next = seededRandom(17);
     let compared = 0;
     for (const dtype of SUPPORTED_DTYPES) {
       for (let i = 0; i < 600 / SUPPORTED_DTYPES.length; i++) {
@@ -168,7 +157,7 @@ describe("decodePredictResponse", () => {
   }
 
   it("reads what @grpc/proto-loader writes, as @grpc/proto-loader reads it, for random tensors of every dtype", () => {
-    const next = random(29);
+    const next = seededRandom(29);
     for (let i = 0; i < 100; i++) {
       const outputs: Record<string, TensorProto> = {};
       const count = 1 + Math.floor(next() * 4);
