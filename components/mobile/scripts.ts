@@ -4,7 +4,7 @@
  */
 import { SCRIPTS_MOUNT_PATH, loadContainerScripts } from "../common/container-scripts";
 import { packagePath } from "../common/package-files";
-import { MODEL_SYNC_SCRIPT, SCRIPTS_DIR as SERVING_SCRIPTS_DIR } from "../serving/sync";
+import { modelSyncScripts } from "../serving/sync";
 import { publishVersionScripts } from "../storage/version-publishing";
 import type { MobileSampleInputs } from "./args";
 
@@ -23,11 +23,11 @@ export const MOBILE_SCRIPTS = {
 /** File name of the sample inputs in the scripts ConfigMap, when given. */
 export const SAMPLE_INPUTS_FILE = "sample-inputs.json";
 
-/** ConfigMap data: file name -> content. The scripts, the two reused ones, and the sample inputs when given. */
+/** ConfigMap data: file name -> content. The scripts, the reused ones (with their helpers), and the sample inputs when given. */
 export function mobileExportScripts(sampleInputs?: MobileSampleInputs): Record<string, string> {
   return {
     ...loadContainerScripts(MOBILE_SCRIPTS_DIR, Object.values(MOBILE_SCRIPTS)),
-    ...loadContainerScripts(SERVING_SCRIPTS_DIR, [MODEL_SYNC_SCRIPT]),
+    ...modelSyncScripts(),
     ...publishVersionScripts(),
     ...(sampleInputs === undefined ? {} : { [SAMPLE_INPUTS_FILE]: `${JSON.stringify(sampleInputs)}\n` }),
   };

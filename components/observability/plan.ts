@@ -5,6 +5,8 @@
  */
 import { join } from "node:path";
 import { packagePath } from "../common/package-files";
+import { loadContainerScripts } from "../common/container-scripts";
+import { storeSyncLibScripts } from "../storage/version-publishing";
 import { dnsLabelProblem, IssueCollector, isPositiveInteger, modelNameProblem, quantityProblem } from "../common/validation";
 import { selectorLabels, standardLabels } from "../common/kubernetes";
 import { AWS_CLI_IMAGE, imageVersionLabel, parseImageReference } from "../serving/images";
@@ -30,6 +32,11 @@ export const LOG_SYNC_SCRIPT = "log-sync.sh";
 export const OBSERVABILITY_SCRIPTS_DIR = packagePath("components", "observability", "scripts");
 /** Absolute path of the log sync script in this package (tests run it from here). */
 export const LOG_SYNC_SCRIPT_PATH = join(OBSERVABILITY_SCRIPTS_DIR, LOG_SYNC_SCRIPT);
+
+/** ConfigMap data (file name -> script): log-sync.sh and the helpers it sources. */
+export function logSyncScripts(): Record<string, string> {
+  return { ...loadContainerScripts(OBSERVABILITY_SCRIPTS_DIR, [LOG_SYNC_SCRIPT]), ...storeSyncLibScripts() };
+}
 const APP_NAME = "tensorboard";
 /**
  * Longest component name: it prefixes the grants (`<name>-tensorboard-<n>`), and InClusterModelStore takes

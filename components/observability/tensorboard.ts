@@ -1,9 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { loadContainerScripts } from "../common/container-scripts";
 import type { ModelAccessGrant } from "../storage/model-store-backend";
 import type { TensorBoardArgs } from "./args";
-import { LOG_SYNC_SCRIPT, OBSERVABILITY_SCRIPTS_DIR, tensorBoardGrantName, type TensorBoardPlan, tensorBoardPlan } from "./plan";
+import { logSyncScripts, tensorBoardGrantName, type TensorBoardPlan, tensorBoardPlan } from "./plan";
 import {
   tensorBoardDeployment,
   tensorBoardDeploymentMetadata,
@@ -67,7 +66,7 @@ export class TensorBoard extends pulumi.ComponentResource {
     // Auto-named and immutable: a new script creates a new ConfigMap, which rolls the pod.
     this.scriptsConfigMap = new k8s.core.v1.ConfigMap(
       `${plan.objectName}-scripts`,
-      { metadata: { namespace: plan.namespace, labels: plan.labels }, immutable: true, data: loadContainerScripts(OBSERVABILITY_SCRIPTS_DIR, [LOG_SYNC_SCRIPT]) },
+      { metadata: { namespace: plan.namespace, labels: plan.labels }, immutable: true, data: logSyncScripts() },
       parent,
     );
 

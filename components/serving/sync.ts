@@ -8,12 +8,19 @@
 import { join } from "node:path";
 import type { ModelStoreBackend } from "../storage/model-store-backend";
 import type { ServedModel, VersionPolicy } from "./types";
+import { loadContainerScripts } from "../common/container-scripts";
 import { packagePath } from "../common/package-files";
+import { storeSyncLibScripts } from "../storage/version-publishing";
 
 export const SCRIPTS_DIR = packagePath("components", "serving", "scripts");
 export const MODEL_SYNC_SCRIPT = "model-sync.sh";
 /** Absolute path of the sync script in this package (tests run it from here). */
 export const MODEL_SYNC_SCRIPT_PATH = join(SCRIPTS_DIR, MODEL_SYNC_SCRIPT);
+
+/** ConfigMap data (file name -> script): model-sync.sh and the helpers it sources. */
+export function modelSyncScripts(): Record<string, string> {
+  return { ...loadContainerScripts(SCRIPTS_DIR, [MODEL_SYNC_SCRIPT]), ...storeSyncLibScripts() };
+}
 
 export interface SyncManifestModel {
   name: string;

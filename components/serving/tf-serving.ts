@@ -1,7 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { SmokeEndpoint } from "../../contracts/smoke-targets";
-import { loadContainerScripts } from "../common/container-scripts";
 import type { ModelAccessGrant } from "../storage/model-store-backend";
 import { GRPC_PORT, REST_PORT, type TfServingPlan, tfServingPlan } from "./plan";
 import {
@@ -13,7 +12,7 @@ import {
   tfServingServiceAccount,
 } from "./service";
 import { tfServingSmokeTarget } from "./smoke-target";
-import { groupModelsByStore, MODEL_SYNC_SCRIPT, SCRIPTS_DIR } from "./sync";
+import { groupModelsByStore, modelSyncScripts } from "./sync";
 import type { TfServingArgs } from "./types";
 import { rolloutDeadlineSeconds, type TfServingRuntime, tfServingDeployment, tfServingDeploymentMetadata } from "./workload";
 
@@ -79,7 +78,7 @@ export class TfServing extends pulumi.ComponentResource {
     this.configMap = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: configMapMetadata, immutable: true, data: plan.configFiles }, parent);
     this.scriptsConfigMap = new k8s.core.v1.ConfigMap(
       `${name}-scripts`,
-      { metadata: configMapMetadata, immutable: true, data: loadContainerScripts(SCRIPTS_DIR, [MODEL_SYNC_SCRIPT]) },
+      { metadata: configMapMetadata, immutable: true, data: modelSyncScripts() },
       parent,
     );
 

@@ -28,6 +28,17 @@ export const VERSION_MANIFEST_HEADER = "ml-platform-manifest v1";
 /** The largest version number TF Serving can load (int64). */
 export const MAX_VERSION_NUMBER = "9223372036854775807";
 
+/**
+ * Shell helpers (log, aws_store, is_version, ...) that the scripts copying from the store source: model-sync.sh
+ * and log-sync.sh. Whoever ships one of them ships this beside it (`storeSyncLibScripts`).
+ */
+export const STORE_SYNC_LIB = "store-sync-lib.sh";
+
+/** ConfigMap data (file name -> script) with the store sync helpers, for a scripts ConfigMap. */
+export function storeSyncLibScripts(): Record<string, string> {
+  return loadContainerScripts(STORE_SCRIPTS_DIR, [STORE_SYNC_LIB]);
+}
+
 /** ConfigMap data (file name -> script) with the uploader, for a component's scripts ConfigMap. */
 export function publishVersionScripts(): Record<string, string> {
   return loadContainerScripts(STORE_SCRIPTS_DIR, [PUBLISH_VERSION_SCRIPT]);

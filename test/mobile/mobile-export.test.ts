@@ -120,7 +120,7 @@ describe("MobileExport with the defaults", async () => {
     expect(job.inputs.metadata.annotations).toEqual({ "pulumi.com/timeoutSeconds": "600" });
   });
 
-  it("ships the scripts as they are in the package, with the serving's model-sync.sh and the store's publish-version.sh", () => {
+  it("ships the scripts as they are in the package, with the serving's model-sync.sh (and its helpers) and the store's publish-version.sh", () => {
     const data = run.get("kubernetes:core/v1:ConfigMap").inputs.data as Record<string, string>;
     const sources: Record<string, string> = {
       "fetch-version.sh": MOBILE_SCRIPTS_DIR,
@@ -128,6 +128,7 @@ describe("MobileExport with the defaults", async () => {
       "publish-export.sh": MOBILE_SCRIPTS_DIR,
       "model-sync.sh": SERVING_SCRIPTS_DIR,
       "publish-version.sh": STORE_SCRIPTS_DIR,
+      "store-sync-lib.sh": STORE_SCRIPTS_DIR,
     };
     expect(Object.keys(data).sort()).toEqual(Object.keys(sources).sort());
     for (const [file, dir] of Object.entries(sources)) expect(data[file], file).toBe(readFileSync(join(dir, file), "utf8"));

@@ -149,7 +149,7 @@ describe("TensorBoard with defaults", async () => {
     expect(Object.keys(envOf(server)).filter((k) => k.startsWith("AWS_") || k.startsWith("S3_"))).toEqual([]);
     const scripts = run.get("kubernetes:core/v1:ConfigMap", "linear-tensorboard-scripts").inputs;
     expect(scripts.immutable).toBe(true);
-    expect(Object.keys(scripts.data)).toEqual(["log-sync.sh"]);
+    expect(Object.keys(scripts.data).sort()).toEqual(["log-sync.sh", "store-sync-lib.sh"]);
   });
 
   it("is reached through a ClusterIP Service on 6006 only, and says how", async () => {

@@ -242,7 +242,7 @@ describe("the packed package in a fresh consumer", () => {
     const result = JSON.parse(output) as { entry: string; types: string[]; servingScripts: string[]; trainingFiles: string[]; clientLoadsPulumi: boolean };
     expect(result.entry).toBe(path.join(consumer, "node_modules", "ml-platform", "dist", "components", "index.js"));
     expect(result.types).toEqual(expect.arrayContaining(["ml-platform:storage:ModelStore", "ml-platform:serving:TfServing", "ml-platform:training:TrainingJob", "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job"]));
-    expect(result.servingScripts).toEqual(["model-sync.sh"]);
+    expect(result.servingScripts).toEqual(["model-sync.sh", "store-sync-lib.sh"]);
     expect(result.trainingFiles).toEqual(expect.arrayContaining(["train.py"]));
     expect(result.clientLoadsPulumi).toBe(false);
   }, 120_000);

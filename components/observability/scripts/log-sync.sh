@@ -35,15 +35,14 @@
 #                          (default: /var/lib/tensorboard/staging); one per store when there are several
 #   SYNC_INTERVAL_SECONDS  pause between passes in watch mode (default: 30)
 #
-# Needs /bin/sh (dash, bash or busybox), coreutils (sort, comm, split, wc, mv, mkdir, date) and the AWS CLI v2.
+# Needs /bin/sh (dash, bash or busybox), coreutils (sort, comm, split, wc, mv, mkdir, date) and the AWS CLI v2,
+# and store-sync-lib.sh (components/storage/scripts/) beside it.
 set -u
 
 AWS=${AWS_CLI:-aws}
 LOGS_DIR=${LOGS_DIR:-/var/lib/tensorboard/logs}
 STAGING_DIR=${STAGING_DIR:-/var/lib/tensorboard/staging}
 INTERVAL=${SYNC_INTERVAL_SECONDS:-30}
-# The largest version TF Serving can load (int64); training versions are model versions.
-MAX_VERSION=9223372036854775807
 # A file that keeps failing is retried after 1, 2, 4, ... passes, at most this many.
 BACKOFF_MAX_PASSES=64
 # Ignored keys shown in the log line about them (the count is always complete).
@@ -53,39 +52,17 @@ FETCH_BATCH=1000
 MODE=${1:-}
 PASS=0
 
-log() {
-  printf '%s log-sync: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
-}
-
-die() {
-  log "$*"
-  exit 2
-}
-
-# Runs the AWS CLI against the store. stdin is closed so that it never eats a file being read.
-aws_store() {
-  if [ -n "${S3_ENDPOINT:-}" ]; then
-    "$AWS" "$@" --endpoint-url "$S3_ENDPOINT" </dev/null
-  else
-    "$AWS" "$@" </dev/null
-  fi
-}
-
-# The AWS CLI's last error message, on one line.
-aws_error() {
-  message=$(tr -s '\n' ' ' <"$ERRFILE")
-  printf '%s' "${message# }"
-}
-
-# is_version NAME: NAME is a version number, spelled the one way it can be spelled.
-is_version() {
-  case $1 in
-    '' | 0* | *[!0-9]*) return 1 ;;
-  esac
-  [ "${#1}" -lt 19 ] && return 0
-  [ "${#1}" -gt 19 ] && return 1
-  [ "$(printf '%s\n%s\n' "$1" "$MAX_VERSION" | LC_ALL=C sort | tail -n 1)" = "$MAX_VERSION" ]
-}
+LOG_TAG="log-sync"
+# log, die, aws_store, aws_error, is_version (training versions are model versions), json_element and
+# backoff_passes, shared with model-sync.sh: beside this script where it is shipped, in
+# components/storage/scripts/ in a checkout.
+here=$(dirname "$0")
+for STORE_SYNC_LIB in "$here/store-sync-lib.sh" "$here/../../storage/scripts/store-sync-lib.sh" ""; do
+  [ -f "$STORE_SYNC_LIB" ] && break
+done
+[ -n "$STORE_SYNC_LIB" ] || { echo "log-sync: store-sync-lib.sh not found beside $0" >&2; exit 2; }
+# shellcheck source=../../storage/scripts/store-sync-lib.sh
+. "$STORE_SYNC_LIB"
 
 # is_plain_path PATH: segments of letters, digits and . _ - + = @ , without "." or ".." or empty ones.
 is_plain_path() {
@@ -111,8 +88,7 @@ list_model() {
   ignored=""
   ignored_count=0
   while IFS= read -r json_line || [ -n "$json_line" ]; do
-    element=${json_line#"${json_line%%[! ]*}"}
-    element=${element%,}
+    json_element "$json_line"
     case $element in
       '[' | ']' | '' | null) continue ;;
     esac
@@ -185,13 +161,7 @@ record_failure() {
     done <"$WORK/backoff-$1"
   fi
   failures=$((failures + 1))
-  wait_passes=1
-  tries=1
-  while [ "$tries" -lt "$failures" ] && [ "$wait_passes" -lt "$BACKOFF_MAX_PASSES" ]; do
-    wait_passes=$((wait_passes * 2))
-    tries=$((tries + 1))
-  done
-  [ "$wait_passes" -le "$BACKOFF_MAX_PASSES" ] || wait_passes=$BACKOFF_MAX_PASSES
+  wait_passes=$(backoff_passes "$failures")
   printf '%s %s %s %s\n' "$2" "$failures" $((PASS + wait_passes + 1)) "$3" >>"$WORK/backoff.new"
   mv "$WORK/backoff.new" "$WORK/backoff-$1"
 }

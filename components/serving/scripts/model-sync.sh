@@ -47,15 +47,14 @@
 #   MODELS_DIR             where TF Serving reads models (default: /models)
 #   SYNC_INTERVAL_SECONDS  pause between passes in watch mode (default: 30)
 #
-# Needs /bin/sh (dash, bash or busybox), coreutils (sha256sum, sort, uniq, wc, tr, date) and the AWS CLI v2.
+# Needs /bin/sh (dash, bash or busybox), coreutils (sha256sum, sort, uniq, wc, tr, date) and the AWS CLI v2,
+# and store-sync-lib.sh (components/storage/scripts/) beside it.
 set -u
 
 AWS=${AWS_CLI:-aws}
 MODELS_DIR=${MODELS_DIR:-/models}
 INTERVAL=${SYNC_INTERVAL_SECONDS:-30}
 STAGING="$MODELS_DIR/.staging"
-# The largest version TF Serving can load (int64).
-MAX_VERSION=9223372036854775807
 MANIFEST_HEADER="ml-platform-manifest v1"
 # A version that keeps failing is retried after 1, 2, 4, ... passes, at most this many.
 BACKOFF_MAX_PASSES=64
@@ -67,29 +66,16 @@ PASS=0
 # How a rejection ends its log line.
 REFUSAL="not serving it"
 
-log() {
-  printf '%s model-sync: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
-}
-
-die() {
-  log "$*"
-  exit 2
-}
-
-# Runs the AWS CLI against the store. stdin is closed so that it never eats a file being read.
-aws_store() {
-  if [ -n "${S3_ENDPOINT:-}" ]; then
-    "$AWS" "$@" --endpoint-url "$S3_ENDPOINT" </dev/null
-  else
-    "$AWS" "$@" </dev/null
-  fi
-}
-
-# The AWS CLI's last error message, on one line.
-aws_error() {
-  message=$(tr -s '\n' ' ' <"$ERRFILE")
-  printf '%s' "${message# }"
-}
+LOG_TAG="model-sync"
+# log, die, aws_store, aws_error, is_version, json_element and backoff_passes, shared with log-sync.sh:
+# beside this script where it is shipped, in components/storage/scripts/ in a checkout.
+here=$(dirname "$0")
+for STORE_SYNC_LIB in "$here/store-sync-lib.sh" "$here/../../storage/scripts/store-sync-lib.sh" ""; do
+  [ -f "$STORE_SYNC_LIB" ] && break
+done
+[ -n "$STORE_SYNC_LIB" ] || { echo "model-sync: store-sync-lib.sh not found beside $0" >&2; exit 2; }
+# shellcheck source=../../storage/scripts/store-sync-lib.sh
+. "$STORE_SYNC_LIB"
 
 # "a,b,c" -> "a b c"
 words() {
@@ -102,17 +88,6 @@ contains() {
     *" $2 "*) return 0 ;;
     *) return 1 ;;
   esac
-}
-
-# is_version NAME: NAME is a version TF Serving can load, spelled the one way it can be spelled.
-is_version() {
-  case $1 in
-    '' | 0* | *[!0-9]*) return 1 ;;
-  esac
-  [ "${#1}" -lt 19 ] && return 0
-  [ "${#1}" -gt 19 ] && return 1
-  # 19 digits: as long as the maximum, so sorting as text compares them as numbers.
-  [ "$(printf '%s\n%s\n' "$1" "$MAX_VERSION" | LC_ALL=C sort | tail -n 1)" = "$MAX_VERSION" ]
 }
 
 is_sha256() {
@@ -187,8 +162,7 @@ list_versions() {
   ignored=""
   ignored_count=0
   while IFS= read -r json_line || [ -n "$json_line" ]; do
-    element=${json_line#"${json_line%%[! ]*}"}
-    element=${element%,}
+    json_element "$json_line"
     case $element in
       '[' | ']' | '' | null) continue ;;
       \""$prefix"*/\")
@@ -410,13 +384,7 @@ record_failure() {
   failures=0
   if [ -f "$record" ]; then read -r failures next_pass reason <"$record"; fi
   failures=$((failures + 1))
-  wait_passes=1
-  tries=1
-  while [ "$tries" -lt "$failures" ] && [ "$wait_passes" -lt "$BACKOFF_MAX_PASSES" ]; do
-    wait_passes=$((wait_passes * 2))
-    tries=$((tries + 1))
-  done
-  [ "$wait_passes" -le "$BACKOFF_MAX_PASSES" ] || wait_passes=$BACKOFF_MAX_PASSES
+  wait_passes=$(backoff_passes "$failures")
   mkdir -p "$WORK/backoff/$1"
   printf '%s %s %s\n' "$failures" $((PASS + wait_passes + 1)) "$3" >"$record"
 }
