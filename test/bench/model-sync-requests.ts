@@ -10,7 +10,8 @@
  *
  * Target (docs/model-delivery.md, "Requests per pass"): a steady pass makes ceil(versions / 1000) listings
  * and nothing else, whatever the number of files. Exits 1 when a steady pass asks for more.
- * BENCH_SYNC_VERSIONS=1,300,3000 sets the version counts; an argument runs another sync script (to compare).
+ * BENCH_SYNC_VERSIONS=1,300,3000 sets the version counts; an argument runs another sync script (to compare; a
+ * copy of the current script needs store-sync-lib.sh beside it).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -70,10 +70,9 @@ LOG_TAG="model-sync"
 # log, die, aws_store, aws_error, is_version, json_element and backoff_passes, shared with log-sync.sh:
 # beside this script where it is shipped, in components/storage/scripts/ in a checkout.
 here=$(dirname "$0")
-for STORE_SYNC_LIB in "$here/store-sync-lib.sh" "$here/../../storage/scripts/store-sync-lib.sh" ""; do
-  [ -f "$STORE_SYNC_LIB" ] && break
-done
-[ -n "$STORE_SYNC_LIB" ] || { echo "model-sync: store-sync-lib.sh not found beside $0" >&2; exit 2; }
+STORE_SYNC_LIB="$here/store-sync-lib.sh"
+[ -f "$STORE_SYNC_LIB" ] || STORE_SYNC_LIB="$here/../../storage/scripts/store-sync-lib.sh"
+[ -f "$STORE_SYNC_LIB" ] || { echo "model-sync: store-sync-lib.sh not found beside $0" >&2; exit 2; }
 # shellcheck source=../../storage/scripts/store-sync-lib.sh
 . "$STORE_SYNC_LIB"
 
