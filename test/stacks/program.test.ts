@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
+import type { PolicyDocument } from "../../components/storage/s3-policies";
 import { parseSmokeTargets, type SmokeTargets } from "../../contracts/smoke-targets";
 import "../harness/jobset-schema";
 import "../harness/kueue-schema";
+import { isAllowed } from "../harness/iam-policy";
 import { expectValidKubernetesObjects } from "../harness/kubernetes-schema";
 import { expectRestrictedPods } from "../harness/pod-security";
 import { type MockOptions, type MockRun, DYNAMIC_RESOURCE, mockStoreCredential, type RecordedResource, runInMocks, unwrap } from "../harness/pulumi-mocks";
@@ -113,6 +115,30 @@ describe("dev", () => {
     const bucket = run.get("aws:s3/bucket:Bucket");
     expect([bucket.inputs.forceDestroy, bucket.protect]).toEqual([true, false]);
     expect(run.ofType("kubernetes:apps/v1:DaemonSet")).toHaveLength(1);
+  });
+
+  it("runs a TensorBoard of linear-train's runs, with a grant that reads linear's logs and nothing else", async () => {
+    const run = await stackRun("dev");
+    expect(run.get("kubernetes:apps/v1:Deployment", "linear-tensorboard").inputs.metadata.namespace).toBe("ml");
+    expect(run.get("kubernetes:core/v1:Service", "linear-tensorboard").inputs.spec).toMatchObject({ type: "ClusterIP", ports: [{ port: 6006 }] });
+    const grant = run.get("aws:iam/rolePolicy:RolePolicy", "linear-tensorboard-0-policy");
+    const policy = JSON.parse(grant.inputs.policy) as PolicyDocument;
+    const object = (key: string) => `arn:aws:s3:::acme-ml-models-dev/${key}`;
+    expect(isAllowed(policy, { action: "s3:GetObject", resource: object("logs/linear/1/trainer-0/events.out.tfevents.1.pod.1.0.v2") })).toBe(true);
+    expect(isAllowed(policy, { action: "s3:GetObject", resource: object("models/linear/1/saved_model.pb") })).toBe(false);
+    expect(isAllowed(policy, { action: "s3:GetObject", resource: object("logs/image-classifier/1/trainer-0/x") })).toBe(false);
+    expect(isAllowed(policy, { action: "s3:PutObject", resource: object("logs/linear/1/trainer-0/x") })).toBe(false);
+    // The training uploads its logs beside its model, under its own version only.
+    const training = JSON.parse(run.get("aws:iam/rolePolicy:RolePolicy", "linear-train-store-policy").inputs.policy) as PolicyDocument;
+    expect(isAllowed(training, { action: "s3:PutObject", resource: object("logs/linear/1/trainer-0/x") })).toBe(true);
+    expect(isAllowed(training, { action: "s3:PutObject", resource: object("logs/linear/2/trainer-0/x") })).toBe(false);
+    expect(await unwrap(run.result.tensorboards)).toEqual({
+      linear: {
+        url: "http://linear-tensorboard.ml.svc.cluster.local:6006/",
+        portForward: "kubectl port-forward --namespace ml service/linear-tensorboard 6006:6006",
+        localUrl: "http://127.0.0.1:6006/",
+      },
+    });
   });
 
   it("schedules the GPU server on the GPU pool", async () => {
