@@ -23,7 +23,7 @@ export interface MeasurementSettings {
   largeCalls: number;
   /**
    * Unmeasured large calls at the start of each contender's large turn. The stand-in server's first
-   * large call after other work costs it more (its allocator hands out fresh memory again), and
+   * large call after other work costs it more (65-90 ms of CPU against 51 back to back; likely fresh memory), and
    * without these calls whichever contender followed that work paid for it.
    */
   largeTurnWarmupCalls: number;
