@@ -193,9 +193,8 @@ export function formatClientBench(result: ClientBenchResult): { text: string; go
   const python = figures(result.python, settings);
   const raw = figures(result.raw, settings);
   const mib = settings.largeBytes / 1024 / 1024;
-  const largeRatio = python.largeSecondsPerCall / node.largeSecondsPerCall;
+  const { large: largeRatio, small: smallRatio } = headlineRatios(result);
   const largeInterval = bootstrapMedianRatio(result.python.large?.seconds ?? [], result.node.large?.seconds ?? []);
-  const smallRatio = node.sequentialPerSecond / python.sequentialPerSecond;
   const verdict = (value: number, goal: number) => (Number.isFinite(value) ? (value >= goal ? `>= ${goal}x: met` : `>= ${goal}x: MISSED`) : "");
 
   const main = table(

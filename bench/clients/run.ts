@@ -22,7 +22,7 @@ import { writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import path from "node:path";
 import { codecBenchmark, formatCodecResult } from "../tensor-codec";
-import { large, projectClient, rawGrpc, smallCallCodecCost, smallInFlight, smallSequential } from "./node-clients";
+import { type BenchCall, large, projectClient, rawGrpc, smallCallCodecCost, smallInFlight, smallSequential } from "./node-clients";
 import { type InFlightResult, type LargeResult, type SmallSequentialResult, startBenchServer, startPythonClient } from "./python";
 import { type ClientBenchResult, formatClientBench, type MeasurementSettings, mergeSessions, poolInFlight, poolLarge, poolSmall } from "./report";
 
@@ -147,34 +147,24 @@ export async function runClientBenchmark(
       large(): Promise<LargeResult>;
     };
     const turnWarmup = settings.largeTurnWarmupCalls;
+    /** A contender in this process: a full collection before each turn, so no earlier garbage is timed. */
+    const inProcess = <S, L>(small: BenchCall<S>, largeCall: BenchCall<L>): Contender => ({
+      small: () => (collectGarbage(), smallSequential(small, settings.smallCalls)),
+      inFlight: () => (collectGarbage(), smallInFlight(small, settings.inFlightCalls, settings.inFlight)),
+      largeWarmup: () => (collectGarbage(), large(largeCall, turnWarmup)),
+      large: () => large(largeCall, settings.largeCalls),
+    });
     const contenders: Partial<Record<keyof typeof measured, Contender>> = {
-      node: {
-        small: () => (collectGarbage(), smallSequential(node.small, settings.smallCalls)),
-        inFlight: () => (collectGarbage(), smallInFlight(node.small, settings.inFlightCalls, settings.inFlight)),
-        largeWarmup: () => (collectGarbage(), large(largeNode, turnWarmup)),
-        large: () => large(largeNode, settings.largeCalls),
-      },
+      node: inProcess(node.small, largeNode),
       python: {
         small: () => py.smallSequential(settings.smallCalls),
         inFlight: () => py.smallInFlight(settings.inFlightCalls, settings.inFlight),
         largeWarmup: () => (turnWarmup > 0 ? py.large(turnWarmup, settings.largeBytes) : Promise.resolve()),
         large: () => py.large(settings.largeCalls, settings.largeBytes),
       },
-      raw: {
-        small: () => (collectGarbage(), smallSequential(raw.small, settings.smallCalls)),
-        inFlight: () => (collectGarbage(), smallInFlight(raw.small, settings.inFlightCalls, settings.inFlight)),
-        largeWarmup: () => (collectGarbage(), large(largeRaw, turnWarmup)),
-        large: () => large(largeRaw, settings.largeCalls),
-      },
+      raw: inProcess(raw.small, largeRaw),
+      ...(nodeNoPool && largeNoPool ? { nodeNoPool: inProcess(nodeNoPool.small, largeNoPool) } : {}),
     };
-    if (nodeNoPool && largeNoPool) {
-      contenders.nodeNoPool = {
-        small: () => (collectGarbage(), smallSequential(nodeNoPool.small, settings.smallCalls)),
-        inFlight: () => (collectGarbage(), smallInFlight(nodeNoPool.small, settings.inFlightCalls, settings.inFlight)),
-        largeWarmup: () => (collectGarbage(), large(largeNoPool, turnWarmup)),
-        large: () => large(largeNoPool, settings.largeCalls),
-      };
-    }
 
     for (let round = 0; round < settings.rounds; round++) {
       const order = roundOrder((nodeNoPool ? ["node", "nodeNoPool", "raw", "python"] : ["node", "raw", "python"]) as (keyof typeof measured)[], round);

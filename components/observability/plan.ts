@@ -3,7 +3,6 @@
  * the stores to sync from and TensorBoard's command line. Pure; the spec builders and the component work
  * from it.
  */
-import { join } from "node:path";
 import { packagePath } from "../common/package-files";
 import { loadContainerScripts } from "../common/container-scripts";
 import { storeSyncLibScripts } from "../storage/version-publishing";
@@ -30,8 +29,6 @@ export const TENSORBOARD_LOGS_DIR = `${TENSORBOARD_DATA_DIR}/logs`;
 export const TENSORBOARD_RELOAD_INTERVAL_SECONDS = 5;
 export const LOG_SYNC_SCRIPT = "log-sync.sh";
 export const OBSERVABILITY_SCRIPTS_DIR = packagePath("components", "observability", "scripts");
-/** Absolute path of the log sync script in this package (tests run it from here). */
-export const LOG_SYNC_SCRIPT_PATH = join(OBSERVABILITY_SCRIPTS_DIR, LOG_SYNC_SCRIPT);
 
 /** ConfigMap data (file name -> script): log-sync.sh and the helpers it sources. */
 export function logSyncScripts(): Record<string, string> {

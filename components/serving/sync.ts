@@ -14,7 +14,7 @@ import { storeSyncLibScripts } from "../storage/version-publishing";
 
 export const SCRIPTS_DIR = packagePath("components", "serving", "scripts");
 export const MODEL_SYNC_SCRIPT = "model-sync.sh";
-/** Absolute path of the sync script in this package (tests run it from here). */
+/** Absolute path of the sync script in this package. It runs beside its helpers: see `modelSyncScripts`. */
 export const MODEL_SYNC_SCRIPT_PATH = join(SCRIPTS_DIR, MODEL_SYNC_SCRIPT);
 
 /** ConfigMap data (file name -> script): model-sync.sh and the helpers it sources. */

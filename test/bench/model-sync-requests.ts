@@ -17,13 +17,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { MODEL_SYNC_SCRIPT_PATH, syncManifestText } from "../../components/serving/sync";
+import { MODEL_SYNC_SCRIPT, modelSyncScripts, syncManifestText } from "../../components/serving/sync";
 import { AWS_CLI, run } from "../harness/s3-server";
+import { mountedScript } from "../harness/scripts-mount";
 import { type S3Request, type SeaweedS3Server, startSeaweedS3 } from "../harness/seaweedfs-s3";
 import { type FileContents, publishedVersion, under } from "../harness/version-manifest";
 
 const VERSION_COUNTS = (process.env["BENCH_SYNC_VERSIONS"] ?? "1,300,3000").split(",").map(Number);
-const SCRIPT = process.argv[2] ?? MODEL_SYNC_SCRIPT_PATH;
+const SCRIPT = process.argv[2] ?? mountedScript("model-sync", modelSyncScripts, MODEL_SYNC_SCRIPT);
 const BUCKET = "models";
 
 interface PassFigures {

@@ -3,16 +3,15 @@
  * mounts must hold every sibling its scripts use, and the sync scripts must run from such a bundle alone,
  * as in a pod, with the store sync helpers they share (store-sync-lib.sh).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mobileExportScripts } from "../../components/mobile/scripts";
 import { logSyncScripts } from "../../components/observability/plan";
 import { modelSyncScripts } from "../../components/serving/sync";
 import { STORE_SYNC_LIB } from "../../components/storage/version-publishing";
 import { trainingScripts } from "../../components/training/scripts";
 import { run } from "../harness/s3-server";
+import { writeScriptsMount } from "../harness/scripts-mount";
 
 const BUNDLES: Record<string, Record<string, string>> = {
   "TfServing's model sync": modelSyncScripts(),
@@ -25,18 +24,6 @@ const BUNDLES: Record<string, Record<string, string>> = {
 function siblingsUsed(script: string): string[] {
   return [...script.matchAll(/\$(?:here|\(dirname "\$0"\))\/([A-Za-z0-9._-]+)(?![/A-Za-z0-9._-])/g)].map((match) => match[1]!);
 }
-
-const dirs: string[] = [];
-/** Writes the files into a new folder, as a ConfigMap mount would show them. */
-function mount(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "scripts-mount-"));
-  dirs.push(dir);
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content, { mode: 0o555 });
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
 
 describe("script bundles", () => {
   it.each(Object.entries(BUNDLES))("%s ships every sibling its scripts call or source", (_, bundle) => {
@@ -55,21 +42,21 @@ describe("script bundles", () => {
 
 describe("the sync scripts run from their bundle alone", () => {
   it("model-sync.sh uses the shared helpers beside it (is_version, die, the int64 bound)", async () => {
-    const dir = mount(modelSyncScripts());
+    const dir = writeScriptsMount(modelSyncScripts());
     const result = await run("sh", [join(dir, "model-sync.sh"), "fetch", "linear", "9223372036854775808"], { env: { ...process.env, S3_BUCKET: "models" } });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^\S+Z model-sync: "9223372036854775808" is not a version number \(1 to 9223372036854775807\)$/m);
   });
 
   it("log-sync.sh uses the shared helpers beside it", async () => {
-    const dir = mount(logSyncScripts());
+    const dir = writeScriptsMount(logSyncScripts());
     const result = await run("sh", [join(dir, "log-sync.sh"), "sometimes"], { env: { ...process.env, S3_BUCKET: "logs", SYNC_MODELS: "linear" } });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^\S+Z log-sync: usage: log-sync.sh once\|watch$/m);
   });
 
   it("a sync script shipped without the helpers stops at once, saying what is missing", async () => {
-    const dir = mount({ "model-sync.sh": modelSyncScripts()["model-sync.sh"]! });
+    const dir = writeScriptsMount({ "model-sync.sh": modelSyncScripts()["model-sync.sh"]! });
     const result = await run("sh", [join(dir, "model-sync.sh"), "once"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`model-sync: ${STORE_SYNC_LIB} not found beside ${join(dir, "model-sync.sh")}`);
@@ -79,7 +66,7 @@ describe("the sync scripts run from their bundle alone", () => {
 describe("store-sync-lib.sh", () => {
   const lib = modelSyncScripts()[STORE_SYNC_LIB]!;
   const shell = async (commands: string) => {
-    const dir = mount({ [STORE_SYNC_LIB]: lib });
+    const dir = writeScriptsMount({ [STORE_SYNC_LIB]: lib });
     return run("sh", ["-c", `. "${join(dir, STORE_SYNC_LIB)}"; ${commands}`]);
   };
 

@@ -7,8 +7,9 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { MODEL_SYNC_SCRIPT_PATH } from "../../components/serving/sync";
+import { MODEL_SYNC_SCRIPT, MODEL_SYNC_SCRIPT_PATH, modelSyncScripts } from "../../components/serving/sync";
 import { AWS_CLI, run, type S3TestServer, startProcess, startS3Server } from "../harness/s3-server";
+import { mountedScript } from "../harness/scripts-mount";
 
 const REPO = join(__dirname, "../..");
 const page = readFileSync(join(REPO, "docs/model-delivery.md"), "utf8");
@@ -53,7 +54,7 @@ describe("docs/model-delivery.md", () => {
     await s3.put("models/linear/2/_SUCCESS", "");
     const work = mkdtempSync(join(tmpdir(), "docs-sync-"));
     writeFileSync(join(work, "store-0.models"), "linear latest 1\n");
-    const sidecar = startProcess("sh", [MODEL_SYNC_SCRIPT_PATH, "watch"], {
+    const sidecar = startProcess("sh", [mountedScript("model-sync", modelSyncScripts, MODEL_SYNC_SCRIPT), "watch"], {
       env: { ...s3.env, AWS_CLI, S3_BUCKET: "acme-models", SYNC_MANIFEST: join(work, "store-0.models"), MODELS_DIR: join(work, "models"), SYNC_INTERVAL_SECONDS: "1" },
     });
     let stderr = "";

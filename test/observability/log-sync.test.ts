@@ -8,10 +8,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOG_SYNC_SCRIPT_PATH } from "../../components/observability/plan";
+import { LOG_SYNC_SCRIPT, logSyncScripts } from "../../components/observability/plan";
 import { AWS_CLI, type CommandResult, run, startProcess } from "../harness/s3-server";
+import { mountedScript } from "../harness/scripts-mount";
 import { type SeaweedS3Server, startSeaweedS3 } from "../harness/seaweedfs-s3";
 import { encodeRecord, readRecords } from "../harness/tfrecord";
+
+/** The sync as the TensorBoard pod runs it: from its scripts ConfigMap, with the helpers it sources beside it. */
+const LOG_SYNC = mountedScript("log-sync", logSyncScripts, LOG_SYNC_SCRIPT);
 
 const BUCKET = "models";
 const OBSERVING_AWS = join(__dirname, "fixtures", "observing-aws.sh");
@@ -80,7 +84,7 @@ describe.concurrent("log-sync.sh against a paginating S3-protocol server (Seawee
     ...extra,
   });
   const syncOnce = (v: ReturnType<typeof volume>, models: string, extra: NodeJS.ProcessEnv = {}, shell = "sh"): Promise<CommandResult> =>
-    run(shell, [LOG_SYNC_SCRIPT_PATH, "once"], { env: syncEnv(v, models, extra), timeoutMs: 170_000 });
+    run(shell, [LOG_SYNC, "once"], { env: syncEnv(v, models, extra), timeoutMs: 170_000 });
 
   for (const shell of ["sh", "bash"]) {
     it(`(${shell}) lays out each model's runs as TensorBoard runs <model>/<version>/<role>-<index>, and only the models it is given`, async () => {
@@ -129,7 +133,7 @@ describe.concurrent("log-sync.sh against a paginating S3-protocol server (Seawee
     const sampler = setInterval(() => {
       for (const entry of sizes(v.logsDir)) sampled.add(entry);
     }, 5);
-    const watch = startProcess("sh", [LOG_SYNC_SCRIPT_PATH, "watch"], { env: syncEnv(v, "growing", { ...observe, SYNC_INTERVAL_SECONDS: "1" }) });
+    const watch = startProcess("sh", [LOG_SYNC, "watch"], { env: syncEnv(v, "growing", { ...observe, SYNC_INTERVAL_SECONDS: "1" }) });
     try {
       const deadline = Date.now() + 120_000;
       while (s3.requests.all(mark).filter((r) => r.kind === "list" && r.query.get("prefix") === "logs/growing/").length < 4) {
@@ -209,7 +213,7 @@ describe.concurrent("log-sync.sh against a paginating S3-protocol server (Seawee
   it("retries a file that fails after 1, 2, 4 ... passes, with an ALERT line every pass, and keeps syncing the others", async () => {
     await s3.putMany({ "logs/flaky/1/trainer-0/events.out.tfevents.1.pod.1.0.v2": eventFile(2) });
     const v = volume();
-    const watch = startProcess("sh", [LOG_SYNC_SCRIPT_PATH, "watch"], {
+    const watch = startProcess("sh", [LOG_SYNC, "watch"], {
       env: syncEnv(v, "flaky", { AWS_CLI: FAILING_DOWNLOAD_AWS, REAL_AWS_CLI: AWS_CLI, SYNC_INTERVAL_SECONDS: "1" }),
     });
     let output = "";
@@ -234,7 +238,7 @@ describe.concurrent("log-sync.sh against a paginating S3-protocol server (Seawee
   it("refuses settings it cannot work with, naming them", async () => {
     const v = volume();
     expect((await syncOnce(v, "Linear!")).stderr).toMatch(/SYNC_MODELS: "Linear!" is not a model name/);
-    const inside = await run("sh", [LOG_SYNC_SCRIPT_PATH, "once"], { env: syncEnv(v, "linear", { STAGING_DIR: join(v.logsDir, ".staging") }) });
+    const inside = await run("sh", [LOG_SYNC, "once"], { env: syncEnv(v, "linear", { STAGING_DIR: join(v.logsDir, ".staging") }) });
     expect(inside.code).toBe(2);
     expect(inside.stderr).toMatch(/STAGING_DIR .* must be outside LOGS_DIR .*: TensorBoard would read it/);
   });

@@ -11,11 +11,15 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { MODEL_SYNC_SCRIPT_PATH, type SyncManifestModel, syncManifestText } from "../../components/serving/sync";
+import { MODEL_SYNC_SCRIPT, modelSyncScripts, type SyncManifestModel, syncManifestText } from "../../components/serving/sync";
 import { PUBLISH_VERSION_SCRIPT_PATH } from "../../components/storage/version-publishing";
 import { AWS_CLI, type CommandResult, run, type RunningProcess, startProcess } from "../harness/s3-server";
+import { mountedScript } from "../harness/scripts-mount";
 import { type SeaweedS3Server, startSeaweedS3 } from "../harness/seaweedfs-s3";
 import { type FileContents, manifestText, publishedVersion, sha256, successMarker, under } from "../harness/version-manifest";
+
+/** The sync as the serving pods run it: from its scripts ConfigMap, with the helpers it sources beside it. */
+const MODEL_SYNC = mountedScript("model-sync", modelSyncScripts, MODEL_SYNC_SCRIPT);
 
 const BUCKET = "models";
 const OBSERVING_AWS = join(__dirname, "fixtures", "observing-aws.sh");
@@ -130,11 +134,11 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
   }
 
   function syncOnce(modelsDir: string, manifest: string, extra: NodeJS.ProcessEnv = {}, shell: string[] = ["sh"]): Promise<CommandResult> {
-    return run(shell[0]!, [...shell.slice(1), MODEL_SYNC_SCRIPT_PATH, "once"], { env: syncEnv(modelsDir, manifest, extra), timeoutMs: 170_000 });
+    return run(shell[0]!, [...shell.slice(1), MODEL_SYNC, "once"], { env: syncEnv(modelsDir, manifest, extra), timeoutMs: 170_000 });
   }
 
   function startWatch(modelsDir: string, manifest: string, extra: NodeJS.ProcessEnv = {}): RunningProcess {
-    return startProcess("sh", [MODEL_SYNC_SCRIPT_PATH, "watch"], { env: syncEnv(modelsDir, manifest, { SYNC_INTERVAL_SECONDS: "1", ...extra }) });
+    return startProcess("sh", [MODEL_SYNC, "watch"], { env: syncEnv(modelsDir, manifest, { SYNC_INTERVAL_SECONDS: "1", ...extra }) });
   }
 
   /** Listings of a model's folder (one per page per pass) since a mark of the request log. */
@@ -344,7 +348,7 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
 
   describe("fetch mode: one version, for jobs that read one (a mobile export)", () => {
     const fetchOne = (modelsDir: string, model: string, version: string, extra: NodeJS.ProcessEnv = {}) =>
-      run("sh", [MODEL_SYNC_SCRIPT_PATH, "fetch", model, version], { env: { ...s3.env, AWS_CLI, S3_BUCKET: BUCKET, MODELS_DIR: modelsDir, ...extra }, timeoutMs: 170_000 });
+      run("sh", [MODEL_SYNC, "fetch", model, version], { env: { ...s3.env, AWS_CLI, S3_BUCKET: BUCKET, MODELS_DIR: modelsDir, ...extra }, timeoutMs: 170_000 });
     const data = "variables/variables.data-1-of-2";
 
     beforeAll(async () => {
@@ -388,7 +392,7 @@ describe.concurrent("model-sync.sh against a paginating S3-protocol server (Seaw
       expect(outage.stderr).toMatch(/version 1 rejected \(download-failed\)/);
 
       for (const args of [["fetched"], ["Fetched", "1"], ["fetched", "01"], ["fetched", "1", "2"]]) {
-        const bad = await run("sh", [MODEL_SYNC_SCRIPT_PATH, "fetch", ...args], { env: { ...s3.env, AWS_CLI, S3_BUCKET: BUCKET, MODELS_DIR: modelsDir } });
+        const bad = await run("sh", [MODEL_SYNC, "fetch", ...args], { env: { ...s3.env, AWS_CLI, S3_BUCKET: BUCKET, MODELS_DIR: modelsDir } });
         expect(bad.code, args.join(" ")).toBe(2);
       }
       expect(servedVersions(modelsDir, "fetched")).toEqual([]);

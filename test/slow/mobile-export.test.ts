@@ -21,11 +21,12 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MOBILE_DEFAULT_MAX_ABS_DIFF, MOBILE_OPTIMIZATIONS, type MobileOptimization } from "../../components/mobile/args";
-import { MODEL_SYNC_SCRIPT_PATH } from "../../components/serving/sync";
+import { MODEL_SYNC_SCRIPT, modelSyncScripts } from "../../components/serving/sync";
 import { LINEAR_EXAMPLE_DIR } from "../../components/training/linear-example";
 import { PUBLISH_VERSION_SCRIPT_PATH } from "../../components/storage/version-publishing";
 import { type MockRun, type PropertyMap, runInMocks } from "../harness/pulumi-mocks";
 import { type EnvOverrides, LocalPod, podTemplateOf, runStoreSetupJobs } from "../harness/rendered-pod";
+import { mountedScript } from "../harness/scripts-mount";
 import { AWS_CLI, type CommandResult, requireAwsCli, run } from "../harness/s3-server";
 import { credentialOf, renderedFragments, type SeaweedFsServer, startSeaweedFs } from "../harness/seaweedfs-server";
 import { stackConfig } from "../harness/stack-config";
@@ -425,7 +426,7 @@ describe("mobile export: a trained version to TensorFlow Lite, with TensorFlow C
       // So the serving sync's `once` (which lists the model's version folders) cannot use it; `fetch` can.
       const manifest = join(work, "linear.models");
       writeFileSync(manifest, "linear specific 1\n");
-      const once = await run("sh", [MODEL_SYNC_SCRIPT_PATH, "once"], { env: { ...grantEnv, AWS_CLI, S3_BUCKET: "models", S3_ENDPOINT: server.endpoint, SYNC_MANIFEST: manifest, MODELS_DIR: join(work, "sync-once") } });
+      const once = await run("sh", [mountedScript("model-sync", modelSyncScripts, MODEL_SYNC_SCRIPT), "once"], { env: { ...grantEnv, AWS_CLI, S3_BUCKET: "models", S3_ENDPOINT: server.endpoint, SYNC_MANIFEST: manifest, MODELS_DIR: join(work, "sync-once") } });
       expect(once.code).toBe(1);
       expect(once.stderr).toMatch(/cannot list s3:\/\/models\/models\/linear\/ .*AccessDenied/);
       expect(await storeKeys("mobile/linear/2/")).toEqual([]);

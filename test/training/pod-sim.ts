@@ -10,19 +10,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TRAINING_SCRIPTS, trainingScripts } from "../../components/training/scripts";
 import { AWS_CLI, type CommandResult, run, type RunningProcess, type S3TestServer, startProcess } from "../harness/s3-server";
+import { mountedScript } from "../harness/scripts-mount";
 import { BUCKET, container, envOf, renderedRoles, type TestArgs, trainingRun } from "./fixtures";
 
-let scriptsDir: string | undefined;
 /**
  * A training script as the pods run it: from the scripts ConfigMap TrainingJob ships (written out once per
  * test process), where upload-model.sh finds the store's publish-version.sh beside it.
  */
 export function script(file: string): string {
-  if (!scriptsDir) {
-    scriptsDir = mkdtempSync(join(tmpdir(), "training-scripts-"));
-    for (const [name, content] of Object.entries(trainingScripts())) writeFileSync(join(scriptsDir, name), content, { mode: 0o555 });
-  }
-  return join(scriptsDir, file);
+  return mountedScript("training", trainingScripts, file);
 }
 
 /**

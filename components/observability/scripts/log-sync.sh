@@ -54,14 +54,12 @@ PASS=0
 
 LOG_TAG="log-sync"
 # log, die, aws_store, aws_error, is_version (training versions are model versions), json_element and
-# backoff_passes, shared with model-sync.sh: beside this script where it is shipped, in
-# components/storage/scripts/ in a checkout.
+# backoff_passes, shared with model-sync.sh: shipped beside this script (the source is
+# components/storage/scripts/store-sync-lib.sh).
 here=$(dirname "$0")
-STORE_SYNC_LIB="$here/store-sync-lib.sh"
-[ -f "$STORE_SYNC_LIB" ] || STORE_SYNC_LIB="$here/../../storage/scripts/store-sync-lib.sh"
-[ -f "$STORE_SYNC_LIB" ] || { echo "log-sync: store-sync-lib.sh not found beside $0" >&2; exit 2; }
+[ -f "$here/store-sync-lib.sh" ] || { echo "log-sync: store-sync-lib.sh not found beside $0" >&2; exit 2; }
 # shellcheck source=../../storage/scripts/store-sync-lib.sh
-. "$STORE_SYNC_LIB"
+. "$here/store-sync-lib.sh"
 
 # is_plain_path PATH: segments of letters, digits and . _ - + = @ , without "." or ".." or empty ones.
 is_plain_path() {

@@ -68,13 +68,11 @@ REFUSAL="not serving it"
 
 LOG_TAG="model-sync"
 # log, die, aws_store, aws_error, is_version, json_element and backoff_passes, shared with log-sync.sh:
-# beside this script where it is shipped, in components/storage/scripts/ in a checkout.
+# shipped beside this script (the source is components/storage/scripts/store-sync-lib.sh).
 here=$(dirname "$0")
-STORE_SYNC_LIB="$here/store-sync-lib.sh"
-[ -f "$STORE_SYNC_LIB" ] || STORE_SYNC_LIB="$here/../../storage/scripts/store-sync-lib.sh"
-[ -f "$STORE_SYNC_LIB" ] || { echo "model-sync: store-sync-lib.sh not found beside $0" >&2; exit 2; }
+[ -f "$here/store-sync-lib.sh" ] || { echo "model-sync: store-sync-lib.sh not found beside $0" >&2; exit 2; }
 # shellcheck source=../../storage/scripts/store-sync-lib.sh
-. "$STORE_SYNC_LIB"
+. "$here/store-sync-lib.sh"
 
 # "a,b,c" -> "a b c"
 words() {

@@ -1,6 +1,6 @@
 # Shell helpers shared by the scripts that copy from the store: model-sync.sh (serving, mobile export) and
-# log-sync.sh (TensorBoard). Sourced, never run. It ships beside them in their ConfigMaps; in a checkout
-# they find it here (components/storage/scripts/).
+# log-sync.sh (TensorBoard). Sourced, never run: it ships beside them in their ConfigMaps, and they load it
+# from there (tests run them the same way, from the ConfigMap's files written into one folder).
 #
 # The sourcing script sets, before calling these:
 #   LOG_TAG             its name, as log lines show it (e.g. model-sync)
